@@ -1,0 +1,155 @@
+"""DuckDB: the embedded default destination, a file named after the pipeline.
+
+Each dataset is a DuckDB schema. A package loads in one transaction: DDL, every file inserted
+straight from memory-mapped Arrow IPC (`INSERT ... BY NAME`, so files may lack columns),
+schema and load rows, commit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import duckdb as duckdb_lib
+import pyarrow as pa
+
+from ladle.destinations.base import Capabilities, Destination
+from ladle.destinations.sql import SqlClient, quote
+from ladle.errors import DestinationError
+from ladle.load.package import LoadPackage, PackageFile
+from ladle.schema.schema import Table
+
+CAPABILITIES = Capabilities(
+    transactions=True,
+    merge=True,
+    max_identifier_length=None,
+    preferred_file_format="arrow",
+    max_decimal_precision=38,
+)
+
+DUCKDB_TYPES = {
+    "bigint": "BIGINT",
+    "double": "DOUBLE",
+    "bool": "BOOLEAN",
+    "text": "VARCHAR",
+    "decimal": "DECIMAL",
+    "timestamp": "TIMESTAMP WITH TIME ZONE",
+    "date": "DATE",
+    "time": "TIME",
+    "json": "JSON",
+    "binary": "BLOB",
+}
+
+
+class DuckDbDestination(Destination):
+    """`ladle.destinations.duckdb(path_or_connection)`; by default `./<pipeline_name>.duckdb`."""
+
+    name = "duckdb"
+    capabilities = CAPABILITIES
+
+    def __init__(
+        self, path_or_connection: str | Path | duckdb_lib.DuckDBPyConnection | None = None
+    ) -> None:
+        self.target = path_or_connection
+
+    def database_path(self, pipeline_name: str) -> str:
+        if isinstance(self.target, (str, Path)):
+            return str(self.target)
+        return f"{pipeline_name}.duckdb"
+
+    def client(self, pipeline_name: str, dataset_name: str) -> DuckDbClient:
+        if isinstance(self.target, duckdb_lib.DuckDBPyConnection):
+            return DuckDbClient(self.target, dataset_name, owned=False)
+        path = self.database_path(pipeline_name)
+        try:
+            connection = duckdb_lib.connect(path)
+        except duckdb_lib.Error as exc:
+            raise DestinationError(
+                f"cannot open the DuckDB file {path}: {exc}", destination="duckdb", path=path
+            ) from exc
+        return DuckDbClient(connection, dataset_name, owned=True)
+
+    def __repr__(self) -> str:
+        target = (
+            "<connection>"
+            if isinstance(self.target, duckdb_lib.DuckDBPyConnection)
+            else self.target
+        )
+        return f"<destination duckdb {target or '<pipeline_name>.duckdb'}>"
+
+
+class DuckDbClient(SqlClient):
+    type_names = DUCKDB_TYPES
+
+    def __init__(
+        self, connection: duckdb_lib.DuckDBPyConnection, dataset_name: str, *, owned: bool
+    ) -> None:
+        super().__init__(dataset_name)
+        self.connection = connection
+        self.owned = owned
+
+    def execute(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
+        cursor = self.connection.execute(sql, params)
+        return cursor.fetchall() if cursor.description else []
+
+    def begin(self) -> None:
+        self.connection.execute("BEGIN TRANSACTION")
+
+    def commit(self) -> None:
+        self.connection.execute("COMMIT")
+
+    def rollback(self) -> None:
+        # Nothing may be open any more: a failed statement can end the transaction itself.
+        with contextlib.suppress(duckdb_lib.TransactionException):
+            self.connection.execute("ROLLBACK")
+
+    def existing_columns(self, table: str) -> set[str]:
+        rows = self.execute(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_schema = ? AND table_name = ?",
+            [self.dataset_name, table],
+        )
+        return {row[0] for row in rows}
+
+    def insert_file(self, table: Table, file: PackageFile, package: LoadPackage) -> None:
+        with pa.memory_map(str(package.file(file.path))) as source:
+            reader = pa.ipc.open_file(source)
+            batches = (reader.get_batch(i) for i in range(reader.num_record_batches))
+            stream = pa.RecordBatchReader.from_batches(reader.schema, batches)
+            self.connection.register("_ladle_file", stream)
+            try:
+                self.execute(
+                    f"INSERT INTO {self.table_ref(table.name)} BY NAME SELECT * FROM _ladle_file"
+                )
+            finally:
+                self.connection.unregister("_ladle_file")
+
+    def query(self, sql: str) -> pa.Table:
+        self._use_dataset()
+        return _arrow_table(self.connection.sql(sql))
+
+    def _use_dataset(self) -> None:
+        exists = self.execute(
+            "SELECT 1 FROM information_schema.schemata WHERE schema_name = ?", [self.dataset_name]
+        )
+        if exists:
+            self.connection.execute(f"SET search_path = {quote_literal(self.dataset_name)}")
+
+    def close(self) -> None:
+        if self.owned:
+            self.connection.close()
+
+
+def quote_literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+__all__ = ["DuckDbDestination", "quote"]
+
+
+def _arrow_table(relation: duckdb_lib.DuckDBPyRelation) -> pa.Table:
+    """The result as Arrow: DuckDB 2 renamed `arrow()` to `to_arrow_table()`."""
+    fetch = getattr(relation, "to_arrow_table", None) or relation.arrow
+    return fetch()

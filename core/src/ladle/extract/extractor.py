@@ -1,0 +1,266 @@
+"""Extract: run resources and store their items in a new load package, streaming.
+
+Each yielded item is serialized at once (pickle keeps Python types exactly: big ints, decimals,
+datetimes, bytes), so memory holds one item at a time per resource, and a generator that reuses
+and mutates one dict still stores each state it yielded. Arrow tables and DataFrames go to Arrow
+IPC files. Resources marked `parallelized=True` run in threads feeding a bounded queue.
+"""
+
+from __future__ import annotations
+
+import pickle
+import queue
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import pyarrow as pa
+
+from ladle.errors import ExtractError, ItemNotSerializable, LadleError
+from ladle.extract.column_hints import columns_from_hint, key_list
+from ladle.extract.resource import Resource
+from ladle.extract.source import Source
+from ladle.load.package import PackageFile
+from ladle.pipeline.progress import Progress
+from ladle.schema.naming import normalize_identifier
+
+RECORDS_PER_FILE = 200_000
+QUEUE_SIZE = 64
+
+
+@dataclass(frozen=True)
+class SourceSettings:
+    """What a source contributes to each of its tables' hints."""
+
+    name: str
+    max_table_nesting: int | None = None
+    schema_contract: dict[str, str] | None = None
+
+
+class _TableFiles:
+    """The open extract files of one table: pickle frames for records, IPC for Arrow."""
+
+    def __init__(self, folder: Path, table: str) -> None:
+        self.folder = folder
+        self.table = table
+        self.files: list[PackageFile] = []
+        self._records: IO[bytes] | None = None
+        self._record_count = 0
+        self._arrow: pa.ipc.RecordBatchStreamWriter | None = None
+        self._arrow_schema: pa.Schema | None = None
+        self._arrow_path: Path | None = None
+        self._arrow_rows = 0
+        self._seq = 0
+
+    def write_records(self, item: Any, count: int) -> None:
+        if self._records is None or self._record_count >= RECORDS_PER_FILE:
+            self._close_records()
+            self._records = self._open("pkl").open("wb")
+        self._records.write(pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL))
+        self._record_count += count
+
+    def write_arrow(self, table: pa.Table) -> None:
+        if self._arrow is None or not table.schema.equals(self._arrow_schema):
+            self._close_arrow()
+            self._arrow_path = self._open("arrow")
+            self._arrow = pa.ipc.new_stream(str(self._arrow_path), table.schema)
+            self._arrow_schema = table.schema
+        self._arrow.write_table(table)
+        self._arrow_rows += table.num_rows
+
+    def _open(self, suffix: str) -> Path:
+        self._seq += 1
+        return self.folder / f"{self.table}.{self._seq}.{suffix}"
+
+    def _close_records(self) -> None:
+        if self._records is not None:
+            name = Path(str(self._records.name)).name
+            self._records.close()
+            self.files.append(
+                PackageFile(f"extracted/{name}", self.table, "records", self._record_count)
+            )
+        self._records, self._record_count = None, 0
+
+    def _close_arrow(self) -> None:
+        if self._arrow is not None and self._arrow_path is not None:
+            self._arrow.close()
+            name = self._arrow_path.name
+            self.files.append(
+                PackageFile(f"extracted/{name}", self.table, "arrow", self._arrow_rows)
+            )
+        self._arrow, self._arrow_rows = None, 0
+
+    def close(self) -> list[PackageFile]:
+        self._close_records()
+        self._close_arrow()
+        return self.files
+
+
+class Extractor:
+    """Runs the selected resources (and the parents they need) into an extract folder."""
+
+    def __init__(self, folder: Path, settings: SourceSettings, progress: Progress) -> None:
+        self.folder = folder
+        self.settings = settings
+        self.progress = progress
+        self.table_hints: dict[str, dict[str, Any]] = {}
+        self._tables: dict[str, _TableFiles] = {}
+
+    def extract(self, source: Source) -> list[PackageFile]:
+        needed = _needed_resources(source)
+        children: dict[str, list[Resource]] = {}
+        for item in needed:
+            if item.parent is not None:
+                children.setdefault(item.parent.name, []).append(item)
+        roots = [r for r in needed if r.parent is None]
+        serial = [r for r in roots if not r.parallelized]
+        parallel = [r for r in roots if r.parallelized]
+        try:
+            self._run_parallel(parallel, children, serial)
+        finally:
+            files = [f for table in self._tables.values() for f in table.close()]
+        return files
+
+    def _run_parallel(
+        self, parallel: list[Resource], children: dict[str, list[Resource]], serial: list[Resource]
+    ) -> None:
+        if not parallel:
+            for root in serial:
+                for resource, item in _walk(root, children):
+                    self._write(resource, item)
+            return
+        items: queue.Queue[tuple[Resource, Any] | BaseException | None] = queue.Queue(QUEUE_SIZE)
+        stop = threading.Event()
+
+        def produce(root: Resource) -> None:
+            try:
+                for pair in _walk(root, children):
+                    if stop.is_set():
+                        return
+                    items.put(pair)
+            except BaseException as exc:  # handed to the writing thread, which re-raises it
+                items.put(exc)
+            finally:
+                items.put(None)
+
+        with ThreadPoolExecutor(len(parallel), thread_name_prefix="ladle-extract") as pool:
+            for root in parallel:
+                pool.submit(produce, root)
+            try:
+                for root in serial:
+                    for resource, item in _walk(root, children):
+                        self._write(resource, item)
+                self._drain(items, len(parallel))
+            finally:
+                stop.set()
+                while not items.empty():  # unblock producers waiting on a full queue
+                    items.get_nowait()
+
+    def _drain(self, items: queue.Queue[Any], producers: int) -> None:
+        finished = 0
+        while finished < producers:
+            got = items.get()
+            if got is None:
+                finished += 1
+            elif isinstance(got, BaseException):
+                raise got
+            else:
+                self._write(*got)
+
+    def _write(self, resource: Resource, item: Any) -> None:
+        if not resource.selected:
+            return
+        table_name = resource.table_name
+        if callable(table_name):
+            self._write_dispatched(resource, item, table_name)
+            return
+        self._write_to(resource, table_name, item)
+
+    def _write_dispatched(self, resource: Resource, item: Any, pick: Callable[[Any], str]) -> None:
+        records = item if isinstance(item, list) else [item]
+        for record in records:
+            self._write_to(resource, pick(record), record)
+
+    def _write_to(self, resource: Resource, table_name: str, item: Any) -> None:
+        table = normalize_identifier(table_name)
+        files = self._tables.get(table)
+        if files is None:
+            files = self._tables[table] = _TableFiles(self.folder, table)
+            self.table_hints[table] = self._hints_of(resource)
+        arrow = _as_arrow(item)
+        if arrow is not None:
+            files.write_arrow(arrow)
+            self.progress.add("extract", table, arrow.num_rows)
+            return
+        count = len(item) if isinstance(item, list) else 1
+        try:
+            files.write_records(item, count)
+        except (pickle.PicklingError, TypeError, AttributeError, RecursionError) as exc:
+            raise ItemNotSerializable(
+                f"resource '{resource.name}' yielded an item that cannot be stored "
+                f"({type(exc).__name__}: {exc}); yield dicts of JSON-like values",
+                resource=resource.name,
+            ) from exc
+        self.progress.add("extract", table, count)
+
+    def _hints_of(self, resource: Resource) -> dict[str, Any]:
+        hints = resource.hints
+        contract = hints.schema_contract.to_dict() if hints.schema_contract else None
+        nesting = hints.max_table_nesting
+        return {
+            "resource": resource.name,
+            "write_disposition": hints.write_disposition,
+            "primary_key": key_list(hints.primary_key),
+            "merge_key": key_list(hints.merge_key),
+            "columns": columns_from_hint(hints.columns, resource.name),
+            "max_table_nesting": nesting
+            if nesting is not None
+            else self.settings.max_table_nesting,
+            "schema_contract": contract or self.settings.schema_contract,
+        }
+
+
+def _needed_resources(source: Source) -> list[Resource]:
+    """Selected resources plus every parent a selected transformer feeds on."""
+    needed: dict[str, Resource] = {}
+    for item in source.selected_resources.values():
+        chain: Resource | None = item
+        while chain is not None and chain.name not in needed:
+            needed[chain.name] = chain
+            chain = chain.parent
+    return [r for name, r in source.resources.items() if name in needed]
+
+
+def _walk(
+    resource: Resource, children: dict[str, list[Resource]], parent_item: Any = None
+) -> Iterator[tuple[Resource, Any]]:
+    """(resource, item) for a resource and, depth first, the transformers fed by each item."""
+    items = resource.items(parent_item)
+    while True:
+        try:
+            item = next(items)
+        except StopIteration:
+            return
+        except LadleError:
+            raise
+        except Exception as exc:
+            raise ExtractError(
+                f"resource '{resource.name}' raised {type(exc).__name__}: {exc}",
+                resource=resource.name,
+            ) from exc
+        yield resource, item
+        for child in children.get(resource.name, ()):
+            yield from _walk(child, children, item)
+
+
+def _as_arrow(item: Any) -> pa.Table | None:
+    if isinstance(item, pa.Table):
+        return item
+    if isinstance(item, pa.RecordBatch):
+        return pa.Table.from_batches([item])
+    if type(item).__module__.startswith("pandas") and type(item).__name__ == "DataFrame":
+        return pa.Table.from_pandas(item, preserve_index=False)
+    return None

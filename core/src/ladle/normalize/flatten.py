@@ -1,0 +1,186 @@
+"""Unnest records: nested dicts become `parent__child` columns, lists become child tables.
+
+A child table `<table>__<field>` gets one row per list element, linked to its parent row by
+`_ladle_parent_id` and ordered by `_ladle_list_idx`; scalar elements land in a `value` column.
+Containers deeper than `max_table_nesting` are kept whole, as json.
+
+This is the hot loop of the dict path: names are resolved once per key and nesting level and
+cached in a tree of `Level` objects, so a record costs one dict lookup per key.
+"""
+
+from __future__ import annotations
+
+import itertools
+import secrets
+from collections.abc import Iterable
+from typing import Any
+
+from ladle.schema.naming import NEST_SEPARATOR, make_unique, normalize_path, shorten
+from ladle.schema.schema import LIST_INDEX, PARENT_ID, ROW_ID, Table
+
+# Python's recursion limit must hold one frame per level; deeper containers are stored as json.
+HARD_NESTING_LIMIT = 100
+VALUE_COLUMN = "value"
+SYSTEM_COLUMNS = frozenset({ROW_ID, PARENT_ID, LIST_INDEX})
+
+
+class TableNames:
+    """Column names of one table: a key path maps to one name, stable across runs and unique."""
+
+    def __init__(self, table: Table | None, max_length: int | None) -> None:
+        self.max_length = max_length
+        self.by_path: dict[tuple[str, ...], str] = {}
+        self.taken: set[str] = set(SYSTEM_COLUMNS)
+        if table is not None:
+            self.taken.update(table.columns)
+            for column in table.columns.values():
+                if column.source_path is not None:
+                    self.by_path.setdefault(column.source_path, column.name)
+        self.paths: dict[str, tuple[str, ...]] = {}
+
+    def column_for(self, path: tuple[str, ...]) -> str:
+        name = self.by_path.get(path)
+        if name is None:
+            name = make_unique(
+                shorten(normalize_path(path), self.max_length), self.taken, self.max_length
+            )
+            self.by_path[path] = name
+            self.taken.add(name)
+        self.paths[name] = path
+        return name
+
+    def path_of(self, name: str) -> tuple[str, ...] | None:
+        return self.paths.get(name)
+
+
+class Level:
+    """One nesting level of one table: caches key -> column name and nested levels."""
+
+    __slots__ = ("children", "flattener", "names", "path", "table")
+
+    def __init__(self, flattener: Flattener, table: str, path: tuple[str, ...]) -> None:
+        self.flattener = flattener
+        self.table = table
+        self.path = path
+        self.names: dict[Any, str] = {}
+        self.children: dict[tuple[Any, bool], Level] = {}
+
+    def name(self, key: Any) -> str:
+        text = key if isinstance(key, str) else str(key)
+        name = self.flattener.names_of(self.table).column_for((*self.path, text))
+        self.names[key] = name
+        return name
+
+    def nested(self, key: Any, is_list: bool) -> Level:
+        level = self.children.get((key, is_list))
+        if level is None:
+            text = key if isinstance(key, str) else str(key)
+            if is_list:
+                table = self.flattener.child_table(self.table, (*self.path, text))
+                level = Level(self.flattener, table, ())
+            else:
+                level = Level(self.flattener, self.table, (*self.path, text))
+            self.children[(key, is_list)] = level
+        return level
+
+
+class Flattener:
+    """Flattens records of one root table into rows per table (parents before children)."""
+
+    def __init__(
+        self,
+        root_table: str,
+        tables: dict[str, Table],
+        max_table_nesting: int | None,
+        max_identifier_length: int | None,
+    ) -> None:
+        self.root_table = root_table
+        self.tables = tables
+        self.max_depth = min(
+            HARD_NESTING_LIMIT,
+            HARD_NESTING_LIMIT if max_table_nesting is None else max_table_nesting,
+        )
+        self.max_length = max_identifier_length
+        self.table_names: dict[str, TableNames] = {}
+        # New child tables: name -> (parent table, key path in the parent).
+        self.new_child_tables: dict[str, str] = {}
+        self._child_names: dict[tuple[str, tuple[str, ...]], str] = {}
+        self._root_level = Level(self, root_table, ())
+        prefix = secrets.token_urlsafe(9)
+        self._ids = (f"{prefix}{n:x}" for n in itertools.count())
+
+    def names_of(self, table: str) -> TableNames:
+        names = self.table_names.get(table)
+        if names is None:
+            names = TableNames(self.tables.get(table), self.max_length)
+            self.table_names[table] = names
+        return names
+
+    def child_table(self, parent: str, path: tuple[str, ...]) -> str:
+        key = (parent, path)
+        name = self._child_names.get(key)
+        if name is None:
+            wanted = shorten(f"{parent}{NEST_SEPARATOR}{normalize_path(path)}", self.max_length)
+            taken = {n for (p, _), n in self._child_names.items() if (p, _) != key}
+            name = make_unique(wanted, taken, self.max_length)
+            self._child_names[key] = name
+            existing = self.tables.get(name)
+            if existing is None or existing.parent != parent:
+                self.new_child_tables[name] = parent
+        return name
+
+    def flatten(self, records: Iterable[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+        """Rows per table for a batch of records of the root table."""
+        rows: dict[str, list[dict[str, Any]]] = {self.root_table: []}
+        root_rows = rows[self.root_table]
+        ids = self._ids
+        for record in records:
+            row_id = next(ids)
+            row: dict[str, Any] = {ROW_ID: row_id}
+            self._object(record, self._root_level, row, row_id, 0, rows)
+            root_rows.append(row)
+        return rows
+
+    def _object(
+        self,
+        record: dict[Any, Any],
+        level: Level,
+        row: dict[str, Any],
+        row_id: str,
+        depth: int,
+        rows: dict[str, list[dict[str, Any]]],
+    ) -> None:
+        names = level.names
+        deeper = depth < self.max_depth
+        for key, value in record.items():
+            kind = type(value)
+            if deeper and (kind is dict or kind is list):
+                if value:
+                    if kind is dict:
+                        self._object(value, level.nested(key, False), row, row_id, depth + 1, rows)
+                    else:
+                        self._list(value, level.nested(key, True), row_id, depth + 1, rows)
+                continue
+            row[names.get(key) or level.name(key)] = value
+
+    def _list(
+        self,
+        items: list[Any],
+        level: Level,
+        parent_id: str,
+        depth: int,
+        rows: dict[str, list[dict[str, Any]]],
+    ) -> None:
+        table_rows = rows.get(level.table)
+        if table_rows is None:
+            table_rows = rows[level.table] = []
+        ids = self._ids
+        for index, item in enumerate(items):
+            row_id = next(ids)
+            row: dict[str, Any] = {ROW_ID: row_id, PARENT_ID: parent_id, LIST_INDEX: index}
+            # Append before recursing, so rows keep list order within their table.
+            table_rows.append(row)
+            if type(item) is dict:
+                self._object(item, level, row, row_id, depth, rows)
+            elif item is not None:
+                row[level.names.get(VALUE_COLUMN) or level.name(VALUE_COLUMN)] = item

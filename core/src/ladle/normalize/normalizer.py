@@ -1,0 +1,270 @@
+"""Normalize a load package: extracted items -> typed Arrow IPC files per table + a new schema."""
+
+from __future__ import annotations
+
+import pickle
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ladle.errors import ContractViolation
+from ladle.load.package import LoadPackage, PackageFile
+from ladle.normalize.arrow_items import flatten_structs
+from ladle.normalize.flatten import VALUE_COLUMN, Flattener, TableNames
+from ladle.normalize.table_builder import ColumnFlags, TableBatch, TableBuilder, new_table
+from ladle.pipeline.progress import Progress
+from ladle.schema.contract import SchemaContract
+from ladle.schema.schema import PARENT_ID, Column, Schema, Table
+
+RECORDS_PER_BATCH = 10_000
+
+
+@dataclass(frozen=True)
+class NormalizeSettings:
+    max_identifier_length: int | None
+    records_per_batch: int = RECORDS_PER_BATCH
+
+
+class IpcWriters:
+    """One Arrow IPC file per table, rotated when a table's columns change."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.files: list[PackageFile] = []
+        self._open: dict[str, tuple[pa.ipc.RecordBatchFileWriter, pa.Schema, int, str]] = {}
+        self._counter = 0
+
+    def write(self, table: str, batch: pa.RecordBatch) -> None:
+        if batch.num_rows == 0:
+            return
+        current = self._open.get(table)
+        if current is not None and not current[1].equals(batch.schema):
+            self._close(table)
+            current = None
+        if current is None:
+            self._counter += 1
+            relative = f"normalized/{table}.{self._counter}.arrow"
+            writer = pa.ipc.new_file(self.folder / Path(relative).name, batch.schema)
+            current = (writer, batch.schema, 0, relative)
+        writer, schema, rows, relative = current
+        writer.write_batch(batch)
+        self._open[table] = (writer, schema, rows + batch.num_rows, relative)
+
+    def _close(self, table: str) -> None:
+        writer, _, rows, relative = self._open.pop(table)
+        writer.close()
+        self.files.append(PackageFile(relative, table, "arrow", rows))
+
+    def close(self) -> list[PackageFile]:
+        for table in list(self._open):
+            self._close(table)
+        return self.files
+
+
+class PackageNormalizer:
+    """Normalizes every extracted file of one package against a starting schema."""
+
+    def __init__(
+        self, package: LoadPackage, schema: Schema, settings: NormalizeSettings, progress: Progress
+    ) -> None:
+        self.package = package
+        self.start_schema = schema
+        self.settings = settings
+        self.progress = progress
+        self.tables: dict[str, Table] = dict(schema.tables)
+        self.writers = IpcWriters(package.reset_normalized())
+
+    def run(self) -> Schema:
+        manifest = self.package.manifest
+        for table_name in dict.fromkeys(f.table for f in manifest.extracted):
+            files = [f for f in manifest.extracted if f.table == table_name]
+            _RootTableRun(self, table_name, manifest.tables[table_name]).normalize(files)
+        manifest.normalized = self.writers.close()
+        schema = self.start_schema.with_tables(self.tables.values())
+        manifest.schema_changes = schema.changes_since(self.start_schema)
+        manifest.replace_tables = [
+            t.name for root in _replaced_roots(manifest.tables) for t in schema.family(root)
+        ]
+        self.package.save_schema(schema)
+        manifest.stage = "normalized"
+        self.package.save()
+        return schema
+
+
+def _replaced_roots(tables: dict[str, dict[str, Any]]) -> list[str]:
+    return [name for name, hints in tables.items() if hints.get("write_disposition") == "replace"]
+
+
+class _RootTableRun:
+    """Normalizes the files of one root table and the child tables its records unnest into."""
+
+    def __init__(self, owner: PackageNormalizer, root: str, hints: dict[str, Any]) -> None:
+        self.owner = owner
+        self.root = root
+        self.hints = hints
+        self.contract = SchemaContract.parse(hints.get("schema_contract"), owner=f"table {root}")
+        self.max_length = owner.settings.max_identifier_length
+        self.flattener = Flattener(
+            root, owner.tables, hints.get("max_table_nesting"), self.max_length
+        )
+        self.builders: dict[str, TableBuilder] = {}
+        self._prepare_root()
+
+    def _prepare_root(self) -> None:
+        tables = self.owner.tables
+        table = tables.get(self.root) or new_table(
+            self.root,
+            parent=None,
+            resource=self.hints.get("resource"),
+            hints=self.hints,
+            contract=self.contract,
+        )
+        table = replace(
+            table,
+            write_disposition=self.hints.get("write_disposition", table.write_disposition),
+            schema_contract=self.contract,
+        )
+        names = self.flattener.names_of(self.root)
+        columns, self.column_flags = _hinted_columns(table, self.hints, names)
+        tables[self.root] = table.with_columns(columns)
+
+    def normalize(self, files: list[PackageFile]) -> None:
+        for file in files:
+            path = self.owner.package.file(file.path)
+            if file.format == "records":
+                for records in _record_batches(path, self.owner.settings.records_per_batch):
+                    self._write_rows(self.flattener.flatten(records))
+            else:
+                self._write_arrow(path)
+        for name, builder in self.builders.items():
+            self.owner.tables[name] = builder.table
+
+    def _write_rows(self, rows_by_table: dict[str, list[dict[str, Any]]]) -> None:
+        dropped: set[str] = set()
+        for table_name, rows in rows_by_table.items():
+            if dropped:
+                rows = [row for row in rows if row.get(PARENT_ID) not in dropped]
+            builder = self._builder(table_name)
+            if builder is None or not rows:
+                continue
+            result = builder.build(rows)
+            dropped |= result.dropped_ids
+            self._emit(result)
+
+    def _write_arrow(self, path: Path) -> None:
+        builder = self._builder(self.root)
+        assert builder is not None
+        prefix = secrets.token_urlsafe(9)
+        offset = 0
+        with pa.memory_map(str(path)) as source:
+            for batch in pa.ipc.open_stream(source):
+                numbers = pa.array(range(offset, offset + batch.num_rows), pa.int64())
+                row_ids = pc.binary_join_element_wise(prefix, pc.cast(numbers, pa.string()), "")
+                offset += batch.num_rows
+                self._emit(builder.build_arrow(flatten_structs(batch), row_ids))
+
+    def _emit(self, result: TableBatch) -> None:
+        self.owner.writers.write(result.table.name, result.data)
+        self.owner.progress.add("normalize", result.table.name, result.data.num_rows)
+
+    def _builder(self, table_name: str) -> TableBuilder | None:
+        builder = self.builders.get(table_name)
+        if builder is not None:
+            return builder
+        tables = self.owner.tables
+        existed = table_name in self.owner.start_schema.tables
+        table = tables.get(table_name)
+        if table is None:
+            parent = self.flattener.new_child_tables[table_name]
+            if not self._new_table_allowed(table_name):
+                return None
+            table = new_table(
+                table_name,
+                parent=parent,
+                resource=self.hints.get("resource"),
+                hints=self.hints,
+                contract=None,
+            )
+            table = replace(table, write_disposition=tables[self.root].write_disposition)
+        builder = TableBuilder(
+            table,
+            existed=existed,
+            names=self.flattener.names_of(table_name),
+            contract=self.contract,
+            load_id=self.owner.package.load_id,
+            max_identifier_length=self.max_length,
+            column_flags=self.column_flags if table_name == self.root else {},
+        )
+        self.builders[table_name] = builder
+        return builder
+
+    def _new_table_allowed(self, table_name: str) -> bool:
+        """The `tables` contract governs child tables new to a root table that was loaded before."""
+        mode = self.contract.tables if self.contract else "evolve"
+        if mode == "evolve" or self.root not in self.owner.start_schema.tables:
+            return True
+        if mode == "freeze":
+            raise ContractViolation(
+                f"table '{self.root}': new child table '{table_name}' violates schema_contract "
+                "tables='freeze'",
+                table=table_name,
+                entity="tables",
+            )
+        return False
+
+
+def _hinted_columns(
+    table: Table, hints: dict[str, Any], names: TableNames
+) -> tuple[list[Column], dict[str, ColumnFlags]]:
+    """Columns declared by the resource (`columns=`, `primary_key=`, `merge_key=`), and the
+    flags of declared columns whose type comes from the data."""
+    declared: dict[str, dict[str, Any]] = dict(hints.get("columns") or {})
+    for hint in ("primary_key", "merge_key"):
+        for key in hints.get(hint) or ():
+            declared.setdefault(key, {})[hint] = True
+    columns = []
+    flags_of: dict[str, ColumnFlags] = {}
+    for key, spec in declared.items():
+        name = names.column_for(tuple(key.split("__")) if "__" in key else (key,))
+        existing = table.columns.get(name)
+        flags = frozenset(k for k, v in spec.items() if v is True and k != "nullable")
+        data_type = spec.get("data_type") or (existing.data_type if existing else None)
+        nullable = spec.get("nullable", not ({"primary_key"} & flags))
+        if data_type is None:
+            flags_of[name] = ColumnFlags(flags, nullable)
+            continue
+        columns.append(
+            Column(
+                name,
+                data_type,
+                nullable=nullable,
+                precision=spec.get("precision", existing.precision if existing else None),
+                scale=spec.get("scale", existing.scale if existing else None),
+                hints=flags | (existing.hints if existing else frozenset()),
+                source_path=names.path_of(name),
+            )
+        )
+    return columns, flags_of
+
+
+def _record_batches(path: Path, size: int) -> Iterator[list[dict[str, Any]]]:
+    """Records from a file of pickle frames (each a record or a page of records), in batches."""
+    batch: list[dict[str, Any]] = []
+    with path.open("rb") as handle:
+        while True:
+            try:
+                item = pickle.load(handle)
+            except EOFError:
+                break
+            items = item if isinstance(item, list) else (item,)
+            batch.extend(r if isinstance(r, dict) else {VALUE_COLUMN: r} for r in items)
+            if len(batch) >= size:
+                yield batch
+                batch = []
+    if batch:
+        yield batch

@@ -1,0 +1,363 @@
+"""The pipeline: extract -> normalize -> load through load packages in a working directory.
+
+    pipelines_dir/<pipeline_name>/packages/   load packages (see ladle.load.package)
+    pipelines_dir/<pipeline_name>/schemas/    the newest schema of each source, as JSON
+
+`run()` first finishes packages a previous run left behind, then extracts, normalizes and loads
+the new data. Each stage can also be called on its own.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from ladle.destinations import resolve
+from ladle.destinations.base import Destination, DestinationClient
+from ladle.errors import ConfigError, DestinationError, LadleError, LoadError, SchemaError
+from ladle.extract.extractor import Extractor, SourceSettings
+from ladle.extract.resource import ColumnsHint, KeyHint, Resource, resource_from_data
+from ladle.extract.source import Source
+from ladle.load.package import LoadPackage, Manifest, PackageStore, new_load_id, write_atomic
+from ladle.normalize.normalizer import NormalizeSettings, PackageNormalizer
+from ladle.pipeline.load_info import LoadInfo, merge_counts
+from ladle.pipeline.progress import Progress, ProgressMode
+from ladle.schema.contract import SchemaContract, SchemaContractLike
+from ladle.schema.naming import normalize_identifier
+from ladle.schema.schema import Schema, WriteDisposition
+
+_PIPELINE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$")
+DEFAULT_PIPELINES_DIR = Path.home() / ".ladle" / "pipelines"
+
+
+class Pipeline:
+    """Moves data from sources to one dataset of one destination. Make it with `ladle.pipeline`."""
+
+    def __init__(
+        self,
+        pipeline_name: str,
+        destination: Destination,
+        dataset_name: str,
+        pipelines_dir: Path,
+        progress: ProgressMode,
+    ) -> None:
+        self.pipeline_name = pipeline_name
+        self.destination = destination
+        self.dataset_name = dataset_name
+        self.working_dir = pipelines_dir / pipeline_name
+        self.progress_mode = progress
+        self.packages = PackageStore(self.working_dir / "packages")
+        self.schemas_dir = self.working_dir / "schemas"
+        self.default_schema_name = normalize_identifier(pipeline_name)
+
+    def __repr__(self) -> str:
+        return (
+            f"<ladle pipeline {self.pipeline_name} -> {self.destination.name} "
+            f"dataset {self.dataset_name}, working dir {self.working_dir}>"
+        )
+
+    # -- the three stages ------------------------------------------------------------------------
+    def extract(
+        self,
+        data: Any,
+        *,
+        table_name: str | None = None,
+        write_disposition: WriteDisposition | None = None,
+        columns: ColumnsHint = None,
+        primary_key: KeyHint = None,
+        schema_contract: SchemaContractLike = None,
+    ) -> LoadPackage:
+        """Run the resources of `data` into a new load package; returns it (not yet loaded)."""
+        source = self._as_source(data, table_name)
+        _apply_run_hints(source, write_disposition, columns, primary_key, schema_contract)
+        progress = Progress(self.progress_mode)
+        progress.stage("extract")
+        load_id = new_load_id()
+        self.packages.discard_partials()
+        partial = self.packages.start(load_id)
+        settings = SourceSettings(
+            name=source.name,
+            max_table_nesting=source.max_table_nesting,
+            schema_contract=source.schema_contract.to_dict() if source.schema_contract else None,
+        )
+        extractor = Extractor(partial / "extracted", settings, progress)
+        try:
+            files = extractor.extract(source)
+        except BaseException:
+            # A resource failed: this run loads nothing, and leaves nothing half-extracted.
+            self.packages.discard_partials()
+            raise
+        finally:
+            progress.done()
+        manifest = Manifest(
+            load_id=load_id,
+            schema_name=normalize_identifier(source.name),
+            stage="extracted",
+            tables=extractor.table_hints,
+            extracted=files,
+        )
+        return self.packages.commit_extracted(partial, manifest)
+
+    def normalize(self) -> list[LoadPackage]:
+        """Normalize every extracted package; returns the packages now ready to load."""
+        ready = []
+        for package in self.packages.pending():
+            if package.manifest.stage == "extracted":
+                self._normalize_package(package)
+            ready.append(package)
+        return ready
+
+    def load(self) -> LoadInfo:
+        """Load every normalized package, oldest first, each in one destination transaction."""
+        started = time.perf_counter()
+        counts: dict[str, int] = {}
+        changes: list[str] = []
+        load_ids: list[str] = []
+        version: int | None = None
+        pending = [p for p in self.packages.pending() if p.manifest.stage == "normalized"]
+        if pending:
+            with self._client() as client:
+                for package in pending:
+                    schema = package.schema()
+                    self._load_package(client, package, schema)
+                    load_ids.append(package.load_id)
+                    merge_counts(counts, package.manifest.row_counts())
+                    changes.extend(package.manifest.schema_changes)
+                    version = schema.version
+        return LoadInfo(
+            pipeline_name=self.pipeline_name,
+            destination=self.destination.name,
+            dataset_name=self.dataset_name,
+            load_ids=tuple(load_ids),
+            row_counts=counts,
+            schema_changes=tuple(changes),
+            timings={"load": time.perf_counter() - started},
+            schema_version=version,
+        )
+
+    def run(
+        self,
+        data: Any = None,
+        *,
+        table_name: str | None = None,
+        write_disposition: WriteDisposition | None = None,
+        columns: ColumnsHint = None,
+        primary_key: KeyHint = None,
+        schema_contract: SchemaContractLike = None,
+    ) -> LoadInfo:
+        """Load `data` (a source, resource, list, generator, Arrow table or DataFrame).
+
+        Packages left by an earlier, interrupted run are loaded first; `run()` without data only
+        does that.
+
+        >>> info = ladle.pipeline("demo").run([{"id": 1, "tags": ["a"]}], table_name="items")
+        >>> info.row_counts
+        {'items': 1, 'items__tags': 1}
+        """
+        timings: dict[str, float] = {}
+        self.normalize()
+        finished = self.load()
+        if data is None:
+            return finished
+        started = time.perf_counter()
+        self.extract(
+            data,
+            table_name=table_name,
+            write_disposition=write_disposition,
+            columns=columns,
+            primary_key=primary_key,
+            schema_contract=schema_contract,
+        )
+        timings["extract"] = time.perf_counter() - started
+        started = time.perf_counter()
+        self.normalize()
+        timings["normalize"] = time.perf_counter() - started
+        loaded = self.load()
+        timings["load"] = loaded.timings["load"]
+        counts = dict(finished.row_counts)
+        merge_counts(counts, loaded.row_counts)
+        return replace(
+            loaded,
+            load_ids=finished.load_ids + loaded.load_ids,
+            row_counts=counts,
+            schema_changes=finished.schema_changes + loaded.schema_changes,
+            timings=timings,
+        )
+
+    # -- reading back ----------------------------------------------------------------------------
+    def dataset(self, sql: str) -> pa.Table:
+        """Run a query against the loaded dataset; tables are reachable by their bare names.
+
+        >>> pipeline.dataset("SELECT count(*) AS n FROM items").to_pylist()
+        [{'n': 1}]
+        """
+        with self._client() as client:
+            return client.query(sql)
+
+    @contextlib.contextmanager
+    def sql_client(self) -> Iterator[DestinationClient]:
+        """An open client of the destination for the pipeline's dataset (`.query(sql)`)."""
+        with self._client() as client:
+            yield client
+
+    @property
+    def schema(self) -> Schema:
+        """The schema of the pipeline's default (or only) source."""
+        names = self.schema_names()
+        name = (
+            self.default_schema_name if self.default_schema_name in names or not names else names[0]
+        )
+        return self._load_schema(name)
+
+    def schema_names(self) -> list[str]:
+        if not self.schemas_dir.is_dir():
+            return []
+        return sorted(p.stem for p in self.schemas_dir.glob("*.json"))
+
+    def drop_pending_packages(self) -> int:
+        """Delete packages not yet loaded (e.g. data a contract rejected); returns how many."""
+        pending = self.packages.pending()
+        for package in pending:
+            package.delete()
+        return len(pending)
+
+    # -- internals -------------------------------------------------------------------------------
+    def _as_source(self, data: Any, table_name: str | None) -> Source:
+        if isinstance(data, Source):
+            return data
+        if isinstance(data, (list, tuple)) and data and all(isinstance(r, Resource) for r in data):
+            resources = {r.name: r.copy() for r in data}
+            return Source(name=self.default_schema_name, resources=resources)
+        made = resource_from_data(data, table_name)
+        if table_name is not None and isinstance(data, Resource):
+            made = made.copy().apply_hints(table_name=table_name)
+        return Source(name=self.default_schema_name, resources={made.name: made})
+
+    def _normalize_package(self, package: LoadPackage) -> None:
+        schema = self._load_schema(package.manifest.schema_name)
+        settings = NormalizeSettings(self.destination.capabilities.max_identifier_length)
+        progress = Progress(self.progress_mode)
+        progress.stage("normalize")
+        try:
+            schema = PackageNormalizer(package, schema, settings, progress).run()
+        except SchemaError:
+            # The data itself is rejected (e.g. a frozen contract): retrying cannot help, and a
+            # package kept pending would block every later run.
+            package.delete()
+            raise
+        finally:
+            progress.done()
+        self._save_schema(schema)
+
+    def _load_package(
+        self, client: DestinationClient, package: LoadPackage, schema: Schema
+    ) -> None:
+        try:
+            client.load_package(package, schema)
+        except LadleError:
+            raise
+        except Exception as exc:
+            raise LoadError(
+                f"loading package {package.load_id} into {self.destination.name} dataset "
+                f"'{self.dataset_name}' failed and was rolled back: {type(exc).__name__}: {exc}",
+                load_id=package.load_id,
+                destination=self.destination.name,
+            ) from exc
+        package.delete()
+        stored = self._local_schema(schema.name)
+        if stored is None or stored.version <= schema.version:
+            self._save_schema(schema)
+
+    def _client(self) -> DestinationClient:
+        try:
+            return self.destination.client(self.pipeline_name, self.dataset_name)
+        except LadleError:
+            raise
+        except Exception as exc:
+            raise DestinationError(
+                f"cannot connect to {self.destination.name}: {type(exc).__name__}: {exc}",
+                destination=self.destination.name,
+            ) from exc
+
+    def _local_schema(self, name: str) -> Schema | None:
+        path = self.schemas_dir / f"{name}.json"
+        return Schema.from_json(path.read_bytes()) if path.is_file() else None
+
+    def _load_schema(self, name: str) -> Schema:
+        """The local schema; on a fresh working directory, the newest one in the destination."""
+        local = self._local_schema(name)
+        if local is not None:
+            return local
+        with self._client() as client:
+            stored = client.stored_schema(name)
+        return stored or Schema(name=name)
+
+    def _save_schema(self, schema: Schema) -> None:
+        self.schemas_dir.mkdir(parents=True, exist_ok=True)
+        write_atomic(self.schemas_dir / f"{schema.name}.json", schema.to_json())
+
+
+def _apply_run_hints(
+    source: Source,
+    write_disposition: WriteDisposition | None,
+    columns: ColumnsHint,
+    primary_key: KeyHint,
+    schema_contract: SchemaContractLike,
+) -> None:
+    if (
+        write_disposition is None
+        and columns is None
+        and primary_key is None
+        and schema_contract is None
+    ):
+        return
+    for name, item in list(source.resources.items()):
+        if item.selected:
+            patched = item.copy()
+            patched.apply_hints(
+                write_disposition=write_disposition,
+                columns=columns,
+                primary_key=primary_key,
+                schema_contract=schema_contract,
+            )
+            source.resources[name] = patched
+
+
+def pipeline(
+    pipeline_name: str | None = None,
+    destination: str | Destination = "duckdb",
+    dataset_name: str | None = None,
+    pipelines_dir: str | Path | None = None,
+    progress: ProgressMode = None,
+) -> Pipeline:
+    """Make a pipeline that loads into `destination` (a name or a ladle.destinations object).
+
+    >>> pipeline = ladle.pipeline("crm", destination="duckdb")   # ./crm.duckdb, dataset crm_dataset
+    """
+    name = pipeline_name or "ladle_pipeline"
+    if not _PIPELINE_NAME.match(name):
+        raise ConfigError(
+            f"pipeline_name {name!r} must be letters, digits, '_', '-' or '.' (it names folders)",
+            key="pipeline_name",
+        )
+    dataset = dataset_name if dataset_name is not None else f"{normalize_identifier(name)}_dataset"
+    if not dataset or normalize_identifier(dataset) != dataset:
+        raise ConfigError(
+            f"dataset_name {dataset!r} is not a snake_case identifier; "
+            f"try {normalize_identifier(dataset or 'dataset')!r}",
+            key="dataset_name",
+        )
+    resolved = resolve(destination)
+    folder = Path(pipelines_dir) if pipelines_dir is not None else DEFAULT_PIPELINES_DIR
+    Progress(progress)  # validates the mode now rather than mid-run
+    return Pipeline(name, resolved, dataset, folder.expanduser(), progress)
+
+
+__all__ = ["Pipeline", "SchemaContract", "pipeline"]
