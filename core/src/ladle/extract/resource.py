@@ -9,6 +9,7 @@ resource whose function receives each item (or page) the parent yields.
 from __future__ import annotations
 
 import copy
+import functools
 import inspect
 import itertools
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -157,9 +158,9 @@ class Resource:
             if kind == "limit":
                 items = itertools.islice(items, arg)
             elif kind == "map":
-                items = (_map_records(arg, item) for item in items)
+                items = map(functools.partial(_map_records, arg), items)
             else:
-                items = (_filter_records(arg, item) for item in items)
+                items = map(functools.partial(_filter_records, arg), items)
         return (item for item in items if not _is_empty(item))
 
     def copy(self) -> Resource:
@@ -177,6 +178,9 @@ def _as_item_iterator(produced: Any) -> Iterator[Any]:
     if inspect.isgenerator(produced) or isinstance(produced, Iterator):
         return produced
     if isinstance(produced, list):
+        # A list of records is one page; a list of tables or frames is several items.
+        if produced and all(_is_table(item) for item in produced):
+            return iter(produced)
         return iter([produced])
     if isinstance(produced, (tuple, range)) or (
         isinstance(produced, Iterable) and not _is_single_item(produced)
@@ -187,10 +191,11 @@ def _as_item_iterator(produced: Any) -> Iterator[Any]:
 
 def _is_single_item(value: Any) -> bool:
     """Dicts, strings, Arrow tables and DataFrames are items, even though they are iterable."""
-    if isinstance(value, (dict, str, bytes)):
-        return True
-    module = type(value).__module__
-    return module.startswith(("pyarrow", "pandas"))
+    return isinstance(value, (dict, str, bytes)) or _is_table(value)
+
+
+def _is_table(value: Any) -> bool:
+    return type(value).__module__.startswith(("pyarrow", "pandas"))
 
 
 def _map_records(fn: Callable[[Any], Any], item: Any) -> Any:

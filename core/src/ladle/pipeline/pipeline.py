@@ -126,7 +126,8 @@ class Pipeline:
             with self._client() as client:
                 for package in pending:
                     schema = package.schema()
-                    self._load_package(client, package, schema)
+                    if not self._load_package(client, package, schema):
+                        continue  # committed by an earlier run that died before cleaning up
                     load_ids.append(package.load_id)
                     merge_counts(counts, package.manifest.row_counts())
                     changes.extend(package.manifest.schema_changes)
@@ -258,9 +259,9 @@ class Pipeline:
 
     def _load_package(
         self, client: DestinationClient, package: LoadPackage, schema: Schema
-    ) -> None:
+    ) -> bool:
         try:
-            client.load_package(package, schema)
+            loaded = client.load_package(package, schema)
         except LadleError:
             raise
         except Exception as exc:
@@ -274,6 +275,7 @@ class Pipeline:
         stored = self._local_schema(schema.name)
         if stored is None or stored.version <= schema.version:
             self._save_schema(schema)
+        return loaded
 
     def _client(self) -> DestinationClient:
         try:

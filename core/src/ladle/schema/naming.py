@@ -19,6 +19,26 @@ NEST_SEPARATOR = "__"
 _CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 _NOT_IDENTIFIER = re.compile(r"[^a-z0-9_]+")
 _UNDERSCORES = re.compile(r"_{2,}")
+# Letters that Unicode decomposition does not fold to ASCII.
+_LETTERS = str.maketrans(
+    {
+        "ß": "ss",
+        "æ": "ae",
+        "Æ": "AE",
+        "ø": "o",
+        "Ø": "O",
+        "œ": "oe",
+        "Œ": "OE",
+        "ł": "l",
+        "Ł": "L",
+        "đ": "d",
+        "Đ": "D",
+        "þ": "th",
+        "Þ": "TH",
+        "ð": "d",
+        "\u0131": "i",  # dotless i
+    }
+)
 _SYMBOL_WORDS = {"+": "_plus_", "@": "_at_", "#": "_hash_", "%": "_pct_", "&": "_and_"}
 
 
@@ -29,7 +49,8 @@ def short_hash(text: str, length: int = 8) -> str:
 @functools.lru_cache(maxsize=65536)
 def normalize_identifier(name: str) -> str:
     """One segment of a name (a dict key, a resource name) in snake_case, never empty."""
-    folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    folded = unicodedata.normalize("NFKD", name.translate(_LETTERS))
+    folded = folded.encode("ascii", "ignore").decode()
     for symbol, word in _SYMBOL_WORDS.items():
         folded = folded.replace(symbol, word)
     words = _CAMEL_BOUNDARY.sub("_", folded).lower()

@@ -1,0 +1,197 @@
+"""The pipeline API as users meet it: sources, resources, transformers, patches, dispositions."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Iterator
+
+import pyarrow as pa
+import pytest
+
+import ladle
+from tests.conftest import PipelineFactory, rows
+
+
+def make_crm() -> ladle.Source:
+    @ladle.resource(primary_key="id")
+    def users() -> Iterator[object]:
+        yield [{"id": 1, "name": "Ada"}, {"id": 2, "name": "Grace"}]
+        yield {"id": 3, "name": "Linus"}
+
+    @ladle.transformer(data_from=users)
+    def user_details(page: object) -> Iterator[dict[str, object]]:
+        for user in page if isinstance(page, list) else [page]:
+            yield {"user_id": user["id"], "name_length": len(user["name"])}
+
+    @ladle.resource(write_disposition="replace")
+    def settings() -> Iterator[dict[str, object]]:
+        yield {"key": "theme", "value": "dark"}
+
+    @ladle.source
+    def crm() -> tuple[ladle.Resource, ...]:
+        return users, user_details, settings
+
+    return crm()
+
+
+def test_source_with_transformer_loads_every_table(make_pipeline: PipelineFactory) -> None:
+    pipeline = make_pipeline("crm")
+    info = pipeline.run(make_crm())
+    assert info.row_counts == {"users": 3, "user_details": 3, "settings": 1}
+    assert rows(pipeline, "SELECT user_id, name_length FROM user_details ORDER BY user_id") == [
+        {"user_id": 1, "name_length": 3},
+        {"user_id": 2, "name_length": 5},
+        {"user_id": 3, "name_length": 5},
+    ]
+    assert "crm" in str(info)
+    assert "user_details" in str(info)
+    assert json.loads(json.dumps(info.asdict()))["row_counts"]["users"] == 3
+
+
+def test_with_resources_runs_unselected_parents_without_loading_them(
+    make_pipeline: PipelineFactory,
+) -> None:
+    pipeline = make_pipeline("crm")
+    info = pipeline.run(make_crm().with_resources("user_details"))
+    assert info.row_counts == {"user_details": 3}
+    with pytest.raises(ladle.ConfigError, match="no resource"):
+        make_crm().with_resources("nope")
+
+
+def test_add_map_filter_limit_and_apply_hints(make_pipeline: PipelineFactory) -> None:
+    source = make_crm().with_resources("users")
+    source.users.add_filter(lambda u: u["id"] != 2).add_map(
+        lambda u: {**u, "name": u["name"].upper()}
+    )
+    source.users.apply_hints(table_name="people")
+    pipeline = make_pipeline("crm")
+    pipeline.run(source)
+    assert rows(pipeline, "SELECT id, name FROM people ORDER BY id") == [
+        {"id": 1, "name": "ADA"},
+        {"id": 3, "name": "LINUS"},
+    ]
+    limited = make_crm().with_resources("users")
+    limited.users.add_limit(1)  # one yield: the first page
+    info = make_pipeline("limited").run(limited)
+    assert info.row_counts == {"users": 2}
+
+
+def test_replace_swaps_whole_table_family(make_pipeline: PipelineFactory) -> None:
+    pipeline = make_pipeline()
+    pipeline.run(
+        [{"id": 1, "tags": ["a", "b"]}, {"id": 2}], table_name="t", write_disposition="replace"
+    )
+    pipeline.run([{"id": 3}], table_name="t", write_disposition="replace")
+    assert rows(pipeline, "SELECT id FROM t") == [{"id": 3}]
+    assert rows(pipeline, "SELECT count(*) AS n FROM t__tags") == [{"n": 0}]
+
+
+def test_append_accumulates(make_pipeline: PipelineFactory) -> None:
+    pipeline = make_pipeline()
+    for batch in range(3):
+        pipeline.run([{"batch": batch}], table_name="t")
+    assert rows(pipeline, "SELECT count(*) AS n FROM t") == [{"n": 3}]
+
+
+def test_arrow_tables_and_record_batches(make_pipeline: PipelineFactory) -> None:
+    table = pa.table(
+        {
+            "id": pa.array([1, 2], pa.int32()),
+            "owner": pa.array([{"login": "a", "id": 7}, {"login": "b", "id": 8}]),
+            "labels": pa.array([["x"], []]),
+        }
+    )
+    pipeline = make_pipeline()
+    info = pipeline.run([table, table.to_batches()[0]], table_name="arrow_items")
+    assert info.row_counts == {"arrow_items": 4}
+    columns = pipeline.schema.tables["arrow_items"].columns
+    assert {n: columns[n].data_type for n in ("id", "owner__login", "owner__id", "labels")} == {
+        "id": "bigint",
+        "owner__login": "text",
+        "owner__id": "bigint",
+        "labels": "json",
+    }
+    sql = "SELECT id, owner__login, _ladle_id IS NOT NULL AS has_id FROM arrow_items"
+    got = rows(pipeline, f"{sql} ORDER BY id LIMIT 2")
+    assert got == [
+        {"id": 1, "owner__login": "a", "has_id": True},
+        {"id": 1, "owner__login": "a", "has_id": True},
+    ]
+
+
+def test_pandas_dataframe(make_pipeline: PipelineFactory) -> None:
+    pandas = pytest.importorskip("pandas")
+    frame = pandas.DataFrame({"id": [1, 2], "name": ["a", None]})
+    pipeline = make_pipeline()
+    pipeline.run(frame, table_name="frame")
+    assert rows(pipeline, "SELECT id, name FROM frame ORDER BY id") == [
+        {"id": 1, "name": "a"},
+        {"id": 2, "name": None},
+    ]
+
+
+def test_generator_reusing_one_dict_stores_each_yielded_state(
+    make_pipeline: PipelineFactory,
+) -> None:
+    def reused() -> Iterator[dict[str, int]]:
+        row: dict[str, int] = {}
+        for i in range(3):
+            row["i"] = i
+            yield row
+
+    pipeline = make_pipeline()
+    pipeline.run(reused())  # a generator names its table after its function
+    assert rows(pipeline, "SELECT i FROM reused ORDER BY i") == [{"i": 0}, {"i": 1}, {"i": 2}]
+
+
+def test_parallelized_resources_run_in_threads(make_pipeline: PipelineFactory) -> None:
+    threads: set[str] = set()
+
+    def numbers(name: str) -> ladle.Resource:
+        @ladle.resource(name=name, parallelized=True)
+        def produce() -> Iterator[dict[str, int]]:
+            for i in range(500):
+                threads.add(threading.current_thread().name)
+                yield {"i": i}
+
+        return produce
+
+    @ladle.source
+    def many() -> list[ladle.Resource]:
+        return [numbers("a"), numbers("b")]
+
+    info = make_pipeline().run(many())
+    assert info.row_counts == {"a": 500, "b": 500}
+    assert all(name.startswith("ladle-extract") for name in threads)
+
+
+def test_progress_log_writes_stage_lines(
+    make_pipeline: PipelineFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    from ladle.pipeline.progress import Progress
+
+    caplog.set_level(logging.INFO, logger="ladle.progress")
+    progress = Progress("log", interval=0)
+    progress.add("extract", "users", 10)
+    assert "extract: 10 rows" in caplog.text
+    assert "users 10" in caplog.text
+    with pytest.raises(ladle.ConfigError, match="progress"):
+        make_pipeline(progress="fancy")
+
+
+def test_dataset_name_defaults_and_duckdb_file_defaults(tmp_path: object) -> None:
+    pipeline = ladle.pipeline("my-crm", pipelines_dir="work", progress=False)
+    assert pipeline.dataset_name == "my_crm_dataset"
+    pipeline.run([{"a": 1}], table_name="t")
+    import pathlib
+
+    assert pathlib.Path("my-crm.duckdb").is_file()
+    assert rows(pipeline, "SELECT a FROM my_crm_dataset.t") == [{"a": 1}]
+
+
+def test_run_without_data_and_nothing_pending(make_pipeline: PipelineFactory) -> None:
+    info = make_pipeline().run()
+    assert info.load_ids == ()
+    assert str(info).endswith("nothing to load")
