@@ -1,9 +1,11 @@
-"""Extract: run resources and store their items in a new load package, streaming.
+"""Extract: run resources and hand their items, one by one, to a sink.
 
-Each yielded item is serialized at once (pickle keeps Python types exactly: big ints, decimals,
-datetimes, bytes), so memory holds one item at a time per resource, and a generator that reuses
-and mutates one dict still stores each state it yielded. Arrow tables and DataFrames go to Arrow
-IPC files. Resources marked `parallelized=True` run in threads feeding a bounded queue.
+`FileSink` stores items in the package's `extracted/` folder (for `pipeline.extract()` on its
+own): each item is pickled at once (pickle keeps Python types exactly: big ints, decimals,
+datetimes, bytes), Arrow tables and DataFrames go to Arrow IPC files. `NormalizingSink` feeds
+the normalizer directly (for `pipeline.run()`). Either way an item is consumed when it is
+yielded, so memory stays flat and a generator that reuses and mutates one dict still stores each
+state it yielded. Resources marked `parallelized=True` run in threads feeding a bounded queue.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 import pyarrow as pa
 
@@ -23,7 +25,8 @@ from ladle.errors import ExtractError, ItemNotSerializable, LadleError
 from ladle.extract.column_hints import columns_from_hint, key_list
 from ladle.extract.resource import Resource
 from ladle.extract.source import Source
-from ladle.load.package import PackageFile
+from ladle.load.package import PackageFile, file_stem
+from ladle.normalize.normalizer import PackageNormalizer, as_records
 from ladle.pipeline.progress import Progress
 from ladle.schema.naming import normalize_identifier
 
@@ -38,6 +41,11 @@ class SourceSettings:
     name: str
     max_table_nesting: int | None = None
     schema_contract: dict[str, str] | None = None
+
+    @classmethod
+    def of(cls, source: Source) -> SourceSettings:
+        contract = source.schema_contract
+        return cls(source.name, source.max_table_nesting, contract.to_dict() if contract else None)
 
 
 class _TableFiles:
@@ -73,7 +81,7 @@ class _TableFiles:
 
     def _open(self, suffix: str) -> Path:
         self._seq += 1
-        return self.folder / f"{self.table}.{self._seq}.{suffix}"
+        return self.folder / f"{file_stem(self.table)}.{self._seq}.{suffix}"
 
     def _close_records(self) -> None:
         if self._records is not None:
@@ -99,15 +107,72 @@ class _TableFiles:
         return self.files
 
 
-class Extractor:
-    """Runs the selected resources (and the parents they need) into an extract folder."""
+class ItemSink(Protocol):
+    """Where extracted items go."""
 
-    def __init__(self, folder: Path, settings: SourceSettings, progress: Progress) -> None:
+    def records(self, table: str, hints: dict[str, Any], item: Any, count: int) -> None: ...
+
+    def arrow(self, table: str, hints: dict[str, Any], data: pa.Table) -> None: ...
+
+    def close(self) -> list[PackageFile]: ...
+
+
+class FileSink:
+    """Items into files of the package's `extracted/` folder."""
+
+    def __init__(self, folder: Path) -> None:
         self.folder = folder
+        self._tables: dict[str, _TableFiles] = {}
+
+    def _files(self, table: str) -> _TableFiles:
+        files = self._tables.get(table)
+        if files is None:
+            files = self._tables[table] = _TableFiles(self.folder, table)
+        return files
+
+    def records(self, table: str, hints: dict[str, Any], item: Any, count: int) -> None:
+        try:
+            self._files(table).write_records(item, count)
+        except (pickle.PicklingError, TypeError, AttributeError, RecursionError) as exc:
+            raise ItemNotSerializable(
+                f"resource '{hints['resource']}' yielded an item that cannot be stored "
+                f"({type(exc).__name__}: {exc}); yield dicts of JSON-like values",
+                resource=hints["resource"],
+            ) from exc
+
+    def arrow(self, table: str, hints: dict[str, Any], data: pa.Table) -> None:
+        self._files(table).write_arrow(data)
+
+    def close(self) -> list[PackageFile]:
+        return [f for table in self._tables.values() for f in table.close()]
+
+
+class NormalizingSink:
+    """Items straight into the normalizer: no extracted files, no second read."""
+
+    def __init__(self, normalizer: PackageNormalizer) -> None:
+        self.normalizer = normalizer
+
+    def records(self, table: str, hints: dict[str, Any], item: Any, count: int) -> None:
+        self.normalizer.root_table(table, hints).add_records(as_records(item))
+
+    def arrow(self, table: str, hints: dict[str, Any], data: pa.Table) -> None:
+        run = self.normalizer.root_table(table, hints)
+        for batch in data.to_batches():
+            run.add_arrow(batch)
+
+    def close(self) -> list[PackageFile]:
+        return []
+
+
+class Extractor:
+    """Runs the selected resources (and the parents they need) into a sink."""
+
+    def __init__(self, sink: ItemSink, settings: SourceSettings, progress: Progress) -> None:
+        self.sink = sink
         self.settings = settings
         self.progress = progress
         self.table_hints: dict[str, dict[str, Any]] = {}
-        self._tables: dict[str, _TableFiles] = {}
 
     def extract(self, source: Source) -> list[PackageFile]:
         needed = _needed_resources(source)
@@ -121,7 +186,7 @@ class Extractor:
         try:
             self._run_parallel(parallel, children, serial)
         finally:
-            files = [f for table in self._tables.values() for f in table.close()]
+            files = self.sink.close()
         return files
 
     def _run_parallel(
@@ -186,24 +251,16 @@ class Extractor:
 
     def _write_to(self, resource: Resource, table_name: str, item: Any) -> None:
         table = normalize_identifier(table_name)
-        files = self._tables.get(table)
-        if files is None:
-            files = self._tables[table] = _TableFiles(self.folder, table)
-            self.table_hints[table] = self._hints_of(resource)
+        hints = self.table_hints.get(table)
+        if hints is None:
+            hints = self.table_hints[table] = self._hints_of(resource)
         arrow = _as_arrow(item)
         if arrow is not None:
-            files.write_arrow(arrow)
+            self.sink.arrow(table, hints, arrow)
             self.progress.add("extract", table, arrow.num_rows)
             return
         count = len(item) if isinstance(item, list) else 1
-        try:
-            files.write_records(item, count)
-        except (pickle.PicklingError, TypeError, AttributeError, RecursionError) as exc:
-            raise ItemNotSerializable(
-                f"resource '{resource.name}' yielded an item that cannot be stored "
-                f"({type(exc).__name__}: {exc}); yield dicts of JSON-like values",
-                resource=resource.name,
-            ) from exc
+        self.sink.records(table, hints, item, count)
         self.progress.add("extract", table, count)
 
     def _hints_of(self, resource: Resource) -> dict[str, Any]:

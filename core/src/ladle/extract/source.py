@@ -101,10 +101,9 @@ def source(
         @functools.wraps(function)
         def make_source(*args: Any, **kwargs: Any) -> Source:
             returned = function(*args, **kwargs)
-            resources = _collect_resources(returned, source_name)
             return Source(
                 name=source_name,
-                resources=resources,
+                resources=_collect_resources(returned, source_name),
                 max_table_nesting=max_table_nesting,
                 schema_contract=contract,
                 origin=f"{function.__module__}:{function.__qualname__}",
@@ -116,6 +115,11 @@ def source(
     if fn is not None:
         return wrap(fn)
     return wrap
+
+
+def source_of_resources(name: str, resources: list[Resource]) -> Source:
+    """A source around loose resources (what `pipeline.run(resource)` loads)."""
+    return Source(name=name, resources=_collect_resources(resources, name))
 
 
 def _collect_resources(returned: Any, source_name: str) -> dict[str, Resource]:

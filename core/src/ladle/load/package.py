@@ -22,11 +22,18 @@ from typing import Any, Literal
 
 import orjson
 
+from ladle.schema.naming import shorten
 from ladle.schema.schema import Schema
 
 PackageStage = Literal["extracted", "normalized"]
 MANIFEST = "manifest.json"
+SCHEMA_FILE = "schema.json"
 PARTIAL_SUFFIX = ".partial"
+
+
+def file_stem(table: str) -> str:
+    """A file name stem for a table: table names can outgrow what file systems allow."""
+    return shorten(table, 80)
 
 
 def new_load_id() -> str:
@@ -126,18 +133,8 @@ class LoadPackage:
     def save(self) -> None:
         write_atomic(self.root / MANIFEST, self.manifest.to_json())
 
-    def save_schema(self, schema: Schema) -> None:
-        write_atomic(self.root / "schema.json", schema.to_json())
-
     def schema(self) -> Schema:
-        return Schema.from_json((self.root / "schema.json").read_bytes())
-
-    def reset_normalized(self) -> Path:
-        """An empty `normalized/` folder (a crashed normalize may have left files)."""
-        folder = self.root / "normalized"
-        shutil.rmtree(folder, ignore_errors=True)
-        folder.mkdir()
-        return folder
+        return Schema.from_json((self.root / SCHEMA_FILE).read_bytes())
 
     def delete(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)
@@ -156,8 +153,8 @@ class PackageStore:
         (partial / "extracted").mkdir(parents=True)
         return partial
 
-    def commit_extracted(self, partial: Path, manifest: Manifest) -> LoadPackage:
-        """Make an extracted package visible: manifest first, then the atomic folder rename."""
+    def commit(self, partial: Path, manifest: Manifest) -> LoadPackage:
+        """Make a package visible: manifest first, then the atomic folder rename."""
         write_atomic(partial / MANIFEST, manifest.to_json())
         final = self.folder / manifest.load_id
         os.replace(partial, final)

@@ -24,6 +24,12 @@ VALUE_COLUMN = "value"
 SYSTEM_COLUMNS = frozenset({ROW_ID, PARENT_ID, LIST_INDEX})
 
 
+def path_key(key: Any) -> str:
+    """A dict key as a path element. Non-string keys are tagged so that `{1: ..}` and
+    `{"1": ..}` keep apart: both are named `_1`, and the second one gets a unique suffix."""
+    return key if isinstance(key, str) else f"{key}\x00{type(key).__name__}"
+
+
 class TableNames:
     """Column names of one table: a key path maps to one name, stable across runs and unique."""
 
@@ -66,20 +72,18 @@ class Level:
         self.children: dict[tuple[Any, bool], Level] = {}
 
     def name(self, key: Any) -> str:
-        text = key if isinstance(key, str) else str(key)
-        name = self.flattener.names_of(self.table).column_for((*self.path, text))
+        name = self.flattener.names_of(self.table).column_for((*self.path, path_key(key)))
         self.names[key] = name
         return name
 
     def nested(self, key: Any, is_list: bool) -> Level:
         level = self.children.get((key, is_list))
         if level is None:
-            text = key if isinstance(key, str) else str(key)
             if is_list:
-                table = self.flattener.child_table(self.table, (*self.path, text))
+                table = self.flattener.child_table(self.table, (*self.path, path_key(key)))
                 level = Level(self.flattener, table, ())
             else:
-                level = Level(self.flattener, self.table, (*self.path, text))
+                level = Level(self.flattener, self.table, (*self.path, path_key(key)))
             self.children[(key, is_list)] = level
         return level
 
@@ -129,17 +133,19 @@ class Flattener:
                 self.new_child_tables[name] = parent
         return name
 
-    def flatten(self, records: Iterable[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
-        """Rows per table for a batch of records of the root table."""
-        rows: dict[str, list[dict[str, Any]]] = {self.root_table: []}
-        root_rows = rows[self.root_table]
+    def flatten(
+        self, records: Iterable[dict[str, Any]], rows: dict[str, list[dict[str, Any]]]
+    ) -> None:
+        """Append the rows of `records` to `rows` (per table; the root table comes first)."""
+        root_rows = rows.get(self.root_table)
+        if root_rows is None:
+            root_rows = rows[self.root_table] = []
         ids = self._ids
         for record in records:
             row_id = next(ids)
             row: dict[str, Any] = {ROW_ID: row_id}
             self._object(record, self._root_level, row, row_id, 0, rows)
             root_rows.append(row)
-        return rows
 
     def _object(
         self,

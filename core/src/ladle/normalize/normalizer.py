@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pickle
 import secrets
-from collections.abc import Iterator
+import shutil
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -13,13 +14,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ladle.errors import ContractViolation
-from ladle.load.package import LoadPackage, PackageFile
+from ladle.load.package import SCHEMA_FILE, Manifest, PackageFile, file_stem, write_atomic
 from ladle.normalize.arrow_items import flatten_structs
 from ladle.normalize.flatten import VALUE_COLUMN, Flattener, TableNames
 from ladle.normalize.table_builder import ColumnFlags, TableBatch, TableBuilder, new_table
 from ladle.pipeline.progress import Progress
 from ladle.schema.contract import SchemaContract
-from ladle.schema.schema import PARENT_ID, Column, Schema, Table
+from ladle.schema.schema import PARENT_ID, ROW_ID, Column, Schema, Table
 
 RECORDS_PER_BATCH = 10_000
 
@@ -48,7 +49,7 @@ class IpcWriters:
             current = None
         if current is None:
             self._counter += 1
-            relative = f"normalized/{table}.{self._counter}.arrow"
+            relative = f"normalized/{file_stem(table)}.{self._counter}.arrow"
             writer = pa.ipc.new_file(self.folder / Path(relative).name, batch.schema)
             current = (writer, batch.schema, 0, relative)
         writer, schema, rows, relative = current
@@ -67,32 +68,61 @@ class IpcWriters:
 
 
 class PackageNormalizer:
-    """Normalizes every extracted file of one package against a starting schema."""
+    """Normalizes the data of one package against a starting schema.
+
+    Data comes either from the package's extracted files (`normalize_extracted`) or straight
+    from the extractor while resources run (`records` / `arrow`), which spares `pipeline.run`
+    writing every item to disk and reading it back.
+    """
 
     def __init__(
-        self, package: LoadPackage, schema: Schema, settings: NormalizeSettings, progress: Progress
+        self,
+        package_root: Path,
+        load_id: str,
+        schema: Schema,
+        settings: NormalizeSettings,
+        progress: Progress,
     ) -> None:
-        self.package = package
+        self.package_root = package_root
+        self.load_id = load_id
         self.start_schema = schema
         self.settings = settings
         self.progress = progress
         self.tables: dict[str, Table] = dict(schema.tables)
-        self.writers = IpcWriters(package.reset_normalized())
+        folder = package_root / "normalized"
+        shutil.rmtree(folder, ignore_errors=True)  # a crashed normalize may have left files
+        folder.mkdir(parents=True)
+        self.writers = IpcWriters(folder)
+        self._runs: dict[str, _RootTableRun] = {}
 
-    def run(self) -> Schema:
-        manifest = self.package.manifest
-        for table_name in dict.fromkeys(f.table for f in manifest.extracted):
-            files = [f for f in manifest.extracted if f.table == table_name]
-            _RootTableRun(self, table_name, manifest.tables[table_name]).normalize(files)
+    def root_table(self, table_name: str, hints: dict[str, Any]) -> _RootTableRun:
+        run = self._runs.get(table_name)
+        if run is None:
+            run = self._runs[table_name] = _RootTableRun(self, table_name, hints)
+        return run
+
+    def normalize_extracted(self, manifest: Manifest) -> None:
+        for file in manifest.extracted:
+            run = self.root_table(file.table, manifest.tables[file.table])
+            path = self.package_root / file.path
+            if file.format == "records":
+                for records in _record_batches(path):
+                    run.add_records(records)
+            else:
+                run.add_arrow_file(path)
+
+    def finish(self, manifest: Manifest) -> Schema:
+        """Flush every table, write the schema and mark the manifest normalized."""
+        for run in self._runs.values():
+            run.finish()
         manifest.normalized = self.writers.close()
         schema = self.start_schema.with_tables(self.tables.values())
         manifest.schema_changes = schema.changes_since(self.start_schema)
         manifest.replace_tables = [
             t.name for root in _replaced_roots(manifest.tables) for t in schema.family(root)
         ]
-        self.package.save_schema(schema)
+        write_atomic(self.package_root / SCHEMA_FILE, schema.to_json())
         manifest.stage = "normalized"
-        self.package.save()
         return schema
 
 
@@ -113,6 +143,8 @@ class _RootTableRun:
             root, owner.tables, hints.get("max_table_nesting"), self.max_length
         )
         self.builders: dict[str, TableBuilder] = {}
+        self.rows: dict[str, list[dict[str, Any]]] = {}
+        self._row_ids = _row_id_arrays()
         self._prepare_root()
 
     def _prepare_root(self) -> None:
@@ -133,22 +165,29 @@ class _RootTableRun:
         columns, self.column_flags = _hinted_columns(table, self.hints, names)
         tables[self.root] = table.with_columns(columns)
 
-    def normalize(self, files: list[PackageFile]) -> None:
-        for file in files:
-            path = self.owner.package.file(file.path)
-            if file.format == "records":
-                for records in _record_batches(path, self.owner.settings.records_per_batch):
-                    self._write_rows(self.flattener.flatten(records))
-            else:
-                self._write_arrow(path)
+    def add_records(self, records: list[dict[str, Any]]) -> None:
+        """Flatten records at once (a generator may reuse and mutate the dicts it yields)."""
+        self.flattener.flatten(records, self.rows)
+        if len(self.rows[self.root]) >= self.owner.settings.records_per_batch:
+            self._flush()
+
+    def finish(self) -> None:
+        self._flush()
         for name, builder in self.builders.items():
             self.owner.tables[name] = builder.table
+
+    def _flush(self) -> None:
+        if self.rows:
+            rows, self.rows = self.rows, {}
+            self._write_rows(rows)
 
     def _write_rows(self, rows_by_table: dict[str, list[dict[str, Any]]]) -> None:
         dropped: set[str] = set()
         for table_name, rows in rows_by_table.items():
             if dropped:
-                rows = [row for row in rows if row.get(PARENT_ID) not in dropped]
+                # Rows of dropped parents go too, and so (by their ids) do their own children.
+                dropped.update(r[ROW_ID] for r in rows if r.get(PARENT_ID) in dropped)
+                rows = [row for row in rows if row[ROW_ID] not in dropped]
             builder = self._builder(table_name)
             if builder is None or not rows:
                 continue
@@ -156,17 +195,16 @@ class _RootTableRun:
             dropped |= result.dropped_ids
             self._emit(result)
 
-    def _write_arrow(self, path: Path) -> None:
-        builder = self._builder(self.root)
-        assert builder is not None
-        prefix = secrets.token_urlsafe(9)
-        offset = 0
+    def add_arrow_file(self, path: Path) -> None:
         with pa.memory_map(str(path)) as source:
             for batch in pa.ipc.open_stream(source):
-                numbers = pa.array(range(offset, offset + batch.num_rows), pa.int64())
-                row_ids = pc.binary_join_element_wise(prefix, pc.cast(numbers, pa.string()), "")
-                offset += batch.num_rows
-                self._emit(builder.build_arrow(flatten_structs(batch), row_ids))
+                self.add_arrow(batch)
+
+    def add_arrow(self, batch: pa.RecordBatch) -> None:
+        builder = self._builder(self.root)
+        assert builder is not None
+        row_ids = self._row_ids(batch.num_rows)
+        self._emit(builder.build_arrow(flatten_structs(batch), row_ids))
 
     def _emit(self, result: TableBatch) -> None:
         self.owner.writers.write(result.table.name, result.data)
@@ -196,7 +234,7 @@ class _RootTableRun:
             existed=existed,
             names=self.flattener.names_of(table_name),
             contract=self.contract,
-            load_id=self.owner.package.load_id,
+            load_id=self.owner.load_id,
             max_identifier_length=self.max_length,
             column_flags=self.column_flags if table_name == self.root else {},
         )
@@ -252,19 +290,32 @@ def _hinted_columns(
     return columns, flags_of
 
 
-def _record_batches(path: Path, size: int) -> Iterator[list[dict[str, Any]]]:
-    """Records from a file of pickle frames (each a record or a page of records), in batches."""
-    batch: list[dict[str, Any]] = []
+def as_records(item: Any) -> list[dict[str, Any]]:
+    """An item (a record or a page of records) as records; scalars land in a `value` column."""
+    items = item if isinstance(item, list) else (item,)
+    return [r if isinstance(r, dict) else {VALUE_COLUMN: r} for r in items]
+
+
+def _record_batches(path: Path) -> Iterator[list[dict[str, Any]]]:
+    """The records of a file of pickle frames, item by item."""
     with path.open("rb") as handle:
         while True:
             try:
                 item = pickle.load(handle)
             except EOFError:
-                break
-            items = item if isinstance(item, list) else (item,)
-            batch.extend(r if isinstance(r, dict) else {VALUE_COLUMN: r} for r in items)
-            if len(batch) >= size:
-                yield batch
-                batch = []
-    if batch:
-        yield batch
+                return
+            yield as_records(item)
+
+
+def _row_id_arrays() -> Callable[[int], pa.Array]:
+    """Unique `_ladle_id`s for Arrow rows: a random prefix and a running number."""
+    prefix = secrets.token_urlsafe(9)
+    offset = 0
+
+    def next_ids(count: int) -> pa.Array:
+        nonlocal offset
+        numbers = pa.array(range(offset, offset + count), pa.int64())
+        offset += count
+        return pc.binary_join_element_wise(prefix, pc.cast(numbers, pa.string()), "")
+
+    return next_ids

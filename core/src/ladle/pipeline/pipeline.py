@@ -13,7 +13,7 @@ import contextlib
 import re
 import time
 from collections.abc import Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +22,15 @@ import pyarrow as pa
 from ladle.destinations import resolve
 from ladle.destinations.base import Destination, DestinationClient
 from ladle.errors import ConfigError, DestinationError, LadleError, LoadError, SchemaError
-from ladle.extract.extractor import Extractor, SourceSettings
+from ladle.extract.extractor import (
+    Extractor,
+    FileSink,
+    ItemSink,
+    NormalizingSink,
+    SourceSettings,
+)
 from ladle.extract.resource import ColumnsHint, KeyHint, Resource, resource_from_data
-from ladle.extract.source import Source
+from ladle.extract.source import Source, source_of_resources
 from ladle.load.package import LoadPackage, Manifest, PackageStore, new_load_id, write_atomic
 from ladle.normalize.normalizer import NormalizeSettings, PackageNormalizer
 from ladle.pipeline.load_info import LoadInfo, merge_counts
@@ -75,35 +81,8 @@ class Pipeline:
         schema_contract: SchemaContractLike = None,
     ) -> LoadPackage:
         """Run the resources of `data` into a new load package; returns it (not yet loaded)."""
-        source = self._as_source(data, table_name)
-        _apply_run_hints(source, write_disposition, columns, primary_key, schema_contract)
-        progress = Progress(self.progress_mode)
-        progress.stage("extract")
-        load_id = new_load_id()
-        self.packages.discard_partials()
-        partial = self.packages.start(load_id)
-        settings = SourceSettings(
-            name=source.name,
-            max_table_nesting=source.max_table_nesting,
-            schema_contract=source.schema_contract.to_dict() if source.schema_contract else None,
-        )
-        extractor = Extractor(partial / "extracted", settings, progress)
-        try:
-            files = extractor.extract(source)
-        except BaseException:
-            # A resource failed: this run loads nothing, and leaves nothing half-extracted.
-            self.packages.discard_partials()
-            raise
-        finally:
-            progress.done()
-        manifest = Manifest(
-            load_id=load_id,
-            schema_name=normalize_identifier(source.name),
-            stage="extracted",
-            tables=extractor.table_hints,
-            extracted=files,
-        )
-        return self.packages.commit_extracted(partial, manifest)
+        hints = RunHints(table_name, write_disposition, columns, primary_key, schema_contract)
+        return self._extract(data, hints, normalize=False)
 
     def normalize(self) -> list[LoadPackage]:
         """Normalize every extracted package; returns the packages now ready to load."""
@@ -168,18 +147,9 @@ class Pipeline:
         if data is None:
             return finished
         started = time.perf_counter()
-        self.extract(
-            data,
-            table_name=table_name,
-            write_disposition=write_disposition,
-            columns=columns,
-            primary_key=primary_key,
-            schema_contract=schema_contract,
-        )
-        timings["extract"] = time.perf_counter() - started
-        started = time.perf_counter()
-        self.normalize()
-        timings["normalize"] = time.perf_counter() - started
+        hints = RunHints(table_name, write_disposition, columns, primary_key, schema_contract)
+        self._extract(data, hints, normalize=True)
+        timings["extract_and_normalize"] = time.perf_counter() - started
         loaded = self.load()
         timings["load"] = loaded.timings["load"]
         counts = dict(finished.row_counts)
@@ -234,20 +204,60 @@ class Pipeline:
         if isinstance(data, Source):
             return data
         if isinstance(data, (list, tuple)) and data and all(isinstance(r, Resource) for r in data):
-            resources = {r.name: r.copy() for r in data}
-            return Source(name=self.default_schema_name, resources=resources)
+            return source_of_resources(self.default_schema_name, list(data))
         made = resource_from_data(data, table_name)
         if table_name is not None and isinstance(data, Resource):
             made = made.copy().apply_hints(table_name=table_name)
-        return Source(name=self.default_schema_name, resources={made.name: made})
+        return source_of_resources(self.default_schema_name, [made])
+
+    def _extract(self, data: Any, hints: RunHints, *, normalize: bool) -> LoadPackage:
+        """Extract into a new package; with `normalize`, normalize items as they are yielded."""
+        source = self._as_source(data, hints.table_name)
+        hints.apply_to(source)
+        progress = Progress(self.progress_mode)
+        progress.stage("extract")
+        load_id = new_load_id()
+        self.packages.discard_partials()
+        partial = self.packages.start(load_id)
+        schema_name = normalize_identifier(source.name)
+        normalizer: PackageNormalizer | None = None
+        sink: ItemSink = FileSink(partial / "extracted")
+        if normalize:
+            normalizer = self._normalizer(partial, load_id, schema_name, progress)
+            sink = NormalizingSink(normalizer)
+        extractor = Extractor(sink, SourceSettings.of(source), progress)
+        try:
+            files = extractor.extract(source)
+            manifest = Manifest(load_id, schema_name, "extracted", extractor.table_hints, files)
+            schema = normalizer.finish(manifest) if normalizer else None
+        except BaseException:
+            # A resource failed or the data was rejected: this run loads nothing, and leaves
+            # nothing half-extracted behind.
+            self.packages.discard_partials()
+            raise
+        finally:
+            progress.done()
+        package = self.packages.commit(partial, manifest)
+        if schema is not None:
+            self._save_schema(schema)
+        return package
+
+    def _normalizer(
+        self, root: Path, load_id: str, schema_name: str, progress: Progress
+    ) -> PackageNormalizer:
+        settings = NormalizeSettings(self.destination.capabilities.max_identifier_length)
+        schema = self._load_schema(schema_name)
+        return PackageNormalizer(root, load_id, schema, settings, progress)
 
     def _normalize_package(self, package: LoadPackage) -> None:
-        schema = self._load_schema(package.manifest.schema_name)
-        settings = NormalizeSettings(self.destination.capabilities.max_identifier_length)
         progress = Progress(self.progress_mode)
         progress.stage("normalize")
+        normalizer = self._normalizer(
+            package.root, package.load_id, package.manifest.schema_name, progress
+        )
         try:
-            schema = PackageNormalizer(package, schema, settings, progress).run()
+            normalizer.normalize_extracted(package.manifest)
+            schema = normalizer.finish(package.manifest)
         except SchemaError:
             # The data itself is rejected (e.g. a frozen contract): retrying cannot help, and a
             # package kept pending would block every later run.
@@ -255,6 +265,7 @@ class Pipeline:
             raise
         finally:
             progress.done()
+        package.save()
         self._save_schema(schema)
 
     def _load_package(
@@ -306,30 +317,28 @@ class Pipeline:
         write_atomic(self.schemas_dir / f"{schema.name}.json", schema.to_json())
 
 
-def _apply_run_hints(
-    source: Source,
-    write_disposition: WriteDisposition | None,
-    columns: ColumnsHint,
-    primary_key: KeyHint,
-    schema_contract: SchemaContractLike,
-) -> None:
-    if (
-        write_disposition is None
-        and columns is None
-        and primary_key is None
-        and schema_contract is None
-    ):
-        return
-    for name, item in list(source.resources.items()):
-        if item.selected:
-            patched = item.copy()
-            patched.apply_hints(
-                write_disposition=write_disposition,
-                columns=columns,
-                primary_key=primary_key,
-                schema_contract=schema_contract,
-            )
-            source.resources[name] = patched
+@dataclass(frozen=True)
+class RunHints:
+    """Hints given to `run`/`extract`; they apply to every selected resource of the data."""
+
+    table_name: str | None = None
+    write_disposition: WriteDisposition | None = None
+    columns: ColumnsHint = None
+    primary_key: KeyHint = None
+    schema_contract: SchemaContractLike = None
+
+    def apply_to(self, source: Source) -> None:
+        patch = (self.write_disposition, self.columns, self.primary_key, self.schema_contract)
+        if all(value is None for value in patch):
+            return
+        for name, item in list(source.resources.items()):
+            if item.selected:
+                source.resources[name] = item.copy().apply_hints(
+                    write_disposition=self.write_disposition,
+                    columns=self.columns,
+                    primary_key=self.primary_key,
+                    schema_contract=self.schema_contract,
+                )
 
 
 def pipeline(

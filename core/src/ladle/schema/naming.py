@@ -65,7 +65,7 @@ def normalize_identifier(name: str) -> str:
 
 def normalize_path(path: tuple[str, ...]) -> str:
     """A nested key path (`("address", "city")`) as one column name (`address__city`)."""
-    return NEST_SEPARATOR.join(normalize_identifier(part) for part in path)
+    return NEST_SEPARATOR.join(normalize_identifier(part.split("\x00")[0]) for part in path)
 
 
 def shorten(name: str, max_length: int | None) -> str:
