@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import ladle
 import requests
+
+import ladle
 
 Page = list[dict[str, Any]]
 
@@ -24,15 +25,16 @@ def paginate(url: str) -> Iterator[Page]:
 
 @ladle.source
 def bookshop(base_url: str) -> tuple[ladle.Resource, ...]:
-    @ladle.resource(primary_key="id", write_disposition="merge")
+    # The API has no "changed since" filter: every run reads it all and replaces the tables.
+    @ladle.resource(primary_key="id", write_disposition="replace")
     def customers() -> Iterator[Page]:
         yield from paginate(f"{base_url}/customers")
 
-    @ladle.resource(primary_key="id", write_disposition="merge")
+    @ladle.resource(primary_key="id", write_disposition="replace")
     def orders() -> Iterator[Page]:
         yield from paginate(f"{base_url}/orders")
 
-    @ladle.transformer(data_from=customers, primary_key="id", write_disposition="merge")
+    @ladle.transformer(data_from=customers, primary_key="id", write_disposition="replace")
     def reviews(customers_page: Page) -> Iterator[Page]:
         for customer in customers_page:
             yield from paginate(f"{base_url}/customers/{customer['id']}/reviews")

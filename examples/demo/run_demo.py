@@ -2,7 +2,7 @@
 
 Run 1 loads v1 of the API, served from examples/demo/api/ on 127.0.0.1. Run 2 loads v2, which adds
 a `loyalty_tier` field to customers, one new customer and a third page of orders: ladle adds the
-new column and merges the rows on their `id`. Run it with `make demo`.
+new column to the schema and the table. Run it with `make demo`.
 """
 
 from __future__ import annotations
@@ -10,10 +10,11 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import ladle
 import pyarrow as pa
 from api_server import ApiServer
 from bookshop import bookshop
+
+import ladle
 
 WORK_DIR = Path(__file__).resolve().parent / ".ladle"  # git-ignored, wiped at every start
 
@@ -38,8 +39,8 @@ def main() -> None:
     shutil.rmtree(WORK_DIR, ignore_errors=True)
     pipeline = ladle.pipeline(
         pipeline_name="bookshop",
-        destination=ladle.destinations.duckdb(str(WORK_DIR / "bookshop.duckdb")),
-        pipelines_dir=str(WORK_DIR / "pipelines"),
+        destination=ladle.destinations.duckdb(WORK_DIR / "bookshop.duckdb"),
+        pipelines_dir=WORK_DIR / "pipelines",
     )
     with ApiServer() as api:
         load(pipeline, f"{api.url}/v1", "Run 1: v1 of the bookshop API")

@@ -195,3 +195,18 @@ def test_run_without_data_and_nothing_pending(make_pipeline: PipelineFactory) ->
     info = make_pipeline().run()
     assert info.load_ids == ()
     assert str(info).endswith("nothing to load")
+
+
+def test_filter_then_map_on_single_records(make_pipeline: PipelineFactory) -> None:
+    @ladle.resource
+    def numbers() -> Iterator[dict[str, int]]:
+        yield from ({"i": i} for i in range(6))
+
+    numbers.add_filter(lambda r: r["i"] % 2 == 0).add_map(lambda r: {"double": r["i"] * 2})
+    pipeline = make_pipeline()
+    pipeline.run(numbers)
+    assert rows(pipeline, "SELECT double FROM numbers ORDER BY 1") == [
+        {"double": 0},
+        {"double": 4},
+        {"double": 8},
+    ]

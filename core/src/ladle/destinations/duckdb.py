@@ -23,7 +23,7 @@ from ladle.schema.schema import Table
 
 CAPABILITIES = Capabilities(
     transactions=True,
-    merge=True,
+    merge=False,  # arrives with incremental loading and state in the destination
     max_identifier_length=None,
     preferred_file_format="arrow",
     max_decimal_precision=38,

@@ -254,6 +254,10 @@ class Extractor:
         hints = self.table_hints.get(table)
         if hints is None:
             hints = self.table_hints[table] = self._hints_of(resource)
+        if type(item) is dict:  # the common case first
+            self.sink.records(table, hints, item, 1)
+            self.progress.add("extract", table, 1)
+            return
         arrow = _as_arrow(item)
         if arrow is not None:
             self.sink.arrow(table, hints, arrow)

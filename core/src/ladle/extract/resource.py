@@ -159,12 +159,16 @@ class Resource:
                 items = itertools.islice(items, arg)
             elif kind == "map":
                 items = map(functools.partial(_map_records, arg), items)
-            else:
-                items = map(functools.partial(_filter_records, arg), items)
+            else:  # a filtered-out item is dropped here, before later steps see it
+                items = filter(_is_kept, map(functools.partial(_filter_records, arg), items))
         return (item for item in items if not _is_empty(item))
 
     def copy(self) -> Resource:
         return copy.copy(self) if not self.steps else replace(self, steps=list(self.steps))
+
+
+def _is_kept(item: Any) -> bool:
+    return item is not None
 
 
 def _is_empty(item: Any) -> bool:

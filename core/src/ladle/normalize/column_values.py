@@ -99,10 +99,16 @@ def natural_value(value: Any, data_type: DataType) -> Any:
     return value
 
 
-def infer_column(name: str, values: Sequence[Any], **fields: Any) -> Column | None:
-    """A new column typed from all non-null values of a batch; None if all are null."""
+def value_types(values: Sequence[Any]) -> set[type]:
+    """The Python types of the non-null values."""
     kinds = set(map(type, values))
     kinds.discard(type(None))
+    return kinds
+
+
+def infer_column(name: str, values: Sequence[Any], **fields: Any) -> Column | None:
+    """A new column typed from all non-null values of a batch; None if all are null."""
+    kinds = value_types(values)
     if not kinds:
         return None
     first = next(v for v in values if v is not None)
@@ -165,11 +171,11 @@ class BuiltColumn:
     variants: dict[DataType, list[Any]]
 
 
-def build_column(column: Column, values: list[Any]) -> BuiltColumn:
+def build_column(column: Column, values: list[Any], kinds: set[type] | None = None) -> BuiltColumn:
     """Convert `values` to the column's type; what does not fit goes into `variants`."""
     target = arrow_type(column)
-    kinds = set(map(type, values))
-    kinds.discard(type(None))
+    if kinds is None:
+        kinds = value_types(values)
     if column.data_type == "json":
         return BuiltColumn(pa.array([_to_json(v) for v in values], pa.string()), {})
     if kinds <= _EXACT_SOURCES[column.data_type]:

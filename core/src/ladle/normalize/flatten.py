@@ -62,29 +62,28 @@ class TableNames:
 class Level:
     """One nesting level of one table: caches key -> column name and nested levels."""
 
-    __slots__ = ("children", "flattener", "names", "path", "table")
+    __slots__ = ("flattener", "lists", "names", "objects", "path", "table")
 
     def __init__(self, flattener: Flattener, table: str, path: tuple[str, ...]) -> None:
         self.flattener = flattener
         self.table = table
         self.path = path
         self.names: dict[Any, str] = {}
-        self.children: dict[tuple[Any, bool], Level] = {}
+        self.objects: dict[Any, Level] = {}  # nested dicts: same table, longer path
+        self.lists: dict[Any, Level] = {}  # nested lists: a child table
 
     def name(self, key: Any) -> str:
         name = self.flattener.names_of(self.table).column_for((*self.path, path_key(key)))
         self.names[key] = name
         return name
 
-    def nested(self, key: Any, is_list: bool) -> Level:
-        level = self.children.get((key, is_list))
-        if level is None:
-            if is_list:
-                table = self.flattener.child_table(self.table, (*self.path, path_key(key)))
-                level = Level(self.flattener, table, ())
-            else:
-                level = Level(self.flattener, self.table, (*self.path, path_key(key)))
-            self.children[(key, is_list)] = level
+    def nested_object(self, key: Any) -> Level:
+        level = self.objects[key] = Level(self.flattener, self.table, (*self.path, path_key(key)))
+        return level
+
+    def nested_list(self, key: Any) -> Level:
+        table = self.flattener.child_table(self.table, (*self.path, path_key(key)))
+        level = self.lists[key] = Level(self.flattener, table, ())
         return level
 
 
@@ -157,17 +156,22 @@ class Flattener:
         rows: dict[str, list[dict[str, Any]]],
     ) -> None:
         names = level.names
-        deeper = depth < self.max_depth
+        if depth >= self.max_depth:  # too deep: containers stay whole (json)
+            for key, value in record.items():
+                row[names.get(key) or level.name(key)] = value
+            return
         for key, value in record.items():
             kind = type(value)
-            if deeper and (kind is dict or kind is list):
+            if kind is dict:
                 if value:
-                    if kind is dict:
-                        self._object(value, level.nested(key, False), row, row_id, depth + 1, rows)
-                    else:
-                        self._list(value, level.nested(key, True), row_id, depth + 1, rows)
-                continue
-            row[names.get(key) or level.name(key)] = value
+                    nested = level.objects.get(key) or level.nested_object(key)
+                    self._object(value, nested, row, row_id, depth + 1, rows)
+            elif kind is list:
+                if value:
+                    nested = level.lists.get(key) or level.nested_list(key)
+                    self._list(value, nested, row_id, depth + 1, rows)
+            else:
+                row[names.get(key) or level.name(key)] = value
 
     def _list(
         self,

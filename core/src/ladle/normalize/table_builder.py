@@ -4,6 +4,7 @@ the schema contract, and evolve the table's schema as data allows."""
 from __future__ import annotations
 
 import itertools
+import operator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -17,6 +18,7 @@ from ladle.normalize.column_values import (
     UnknownValueType,
     arrow_type,
     build_column,
+    value_types,
     decimal_shape,
     infer_column,
     natural_value,
@@ -80,9 +82,10 @@ class TableBuilder:
     def build(self, rows: list[dict[str, Any]]) -> TableBatch:
         drop_rows: set[int] = set()
         arrays: dict[str, pa.Array] = {}
-        for name in dict.fromkeys(itertools.chain.from_iterable(rows)):
-            values = [row.get(name) for row in rows]
-            self._build_one(name, values, arrays, drop_rows)
+        # The flattener named every data column it produced, so no scan of row keys is needed.
+        system = [name for name in (ROW_ID, PARENT_ID, LIST_INDEX) if name in self.table.columns]
+        for name in itertools.chain(system, self.names.paths):
+            self._build_one(name, _column_values(rows, name), arrays, drop_rows)
         row_ids = arrays.get(ROW_ID)
         return self._assemble(arrays, len(rows), drop_rows, row_ids)
 
@@ -140,11 +143,12 @@ class TableBuilder:
     def _build_one(
         self, name: str, values: list[Any], arrays: dict[str, pa.Array], drop_rows: set[int]
     ) -> None:
-        column = self._column_for(name, values, drop_rows)
+        kinds = value_types(values)
+        column = self._column_for(name, values, kinds, drop_rows)
         if column is None:
             return
         try:
-            built = build_column(column, values)
+            built = build_column(column, values, kinds)
         except UnknownValueType as exc:
             raise self._unsupported(name, exc.value_type.__name__) from exc
         except orjson.JSONEncodeError as exc:
@@ -153,10 +157,12 @@ class TableBuilder:
         for data_type, bucket in built.variants.items():
             self._build_variant(column, data_type, bucket, arrays, drop_rows)
 
-    def _column_for(self, name: str, values: list[Any], drop_rows: set[int]) -> Column | None:
+    def _column_for(
+        self, name: str, values: list[Any], kinds: set[type], drop_rows: set[int]
+    ) -> Column | None:
         column = self.table.columns.get(name)
         if column is not None:
-            return self._maybe_widen(column, values)
+            return self._maybe_widen(column, kinds)
         try:
             column = infer_column(name, values, source_path=self.names.path_of(name))
         except UnknownValueType as exc:
@@ -171,15 +177,11 @@ class TableBuilder:
         self._add_column(column)
         return column
 
-    def _maybe_widen(self, column: Column, values: list[Any]) -> Column:
+    def _maybe_widen(self, column: Column, kinds: set[type]) -> Column:
         """A column created in this package and not yet loaded may widen from bigint to double."""
         if column.name not in self.pending or column.data_type != "bigint":
             return column
-        if float not in set(map(type, values)) or not set(map(type, values)) <= {
-            int,
-            float,
-            type(None),
-        }:
+        if float not in kinds or not kinds <= {int, float}:
             return column
         widened = replace(column, data_type="double")
         self._add_column(widened)
@@ -276,6 +278,14 @@ class TableBuilder:
             table=self.table.name,
             column=column,
         )
+
+
+def _column_values(rows: list[dict[str, Any]], name: str) -> list[Any]:
+    """One column of the rows; `itemgetter` is about twice as fast when every row has it."""
+    try:
+        return list(map(operator.itemgetter(name), rows))
+    except KeyError:
+        return [row.get(name) for row in rows]
 
 
 def new_table(

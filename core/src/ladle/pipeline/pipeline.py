@@ -214,6 +214,7 @@ class Pipeline:
         """Extract into a new package; with `normalize`, normalize items as they are yielded."""
         source = self._as_source(data, hints.table_name)
         hints.apply_to(source)
+        self._check_dispositions(source)
         progress = Progress(self.progress_mode)
         progress.stage("extract")
         load_id = new_load_id()
@@ -241,6 +242,19 @@ class Pipeline:
         if schema is not None:
             self._save_schema(schema)
         return package
+
+    def _check_dispositions(self, source: Source) -> None:
+        """Refuse `merge` where the destination cannot merge, rather than silently appending."""
+        if self.destination.capabilities.merge:
+            return
+        for item in source.selected_resources.values():
+            if item.hints.write_disposition == "merge":
+                raise ConfigError(
+                    f"resource '{item.name}': write_disposition='merge' is not supported by "
+                    f"{self.destination.name} yet; use 'append' or 'replace'",
+                    key="write_disposition",
+                    resource=item.name,
+                )
 
     def _normalizer(
         self, root: Path, load_id: str, schema_name: str, progress: Progress
