@@ -18,10 +18,10 @@ from ladle.normalize.column_values import (
     UnknownValueType,
     arrow_type,
     build_column,
-    value_types,
     decimal_shape,
     infer_column,
     natural_value,
+    value_types,
 )
 from ladle.normalize.flatten import TableNames
 from ladle.schema.contract import SchemaContract
