@@ -114,7 +114,7 @@ class DuckDbClient(SqlClient):
         return {row[0] for row in rows}
 
     def insert_file(self, table: Table, file: PackageFile, package: LoadPackage) -> None:
-        with pa.memory_map(str(package.file(file.path))) as source:
+        with pa.OSFile(str(package.file(file.path))) as source:
             reader = pa.ipc.open_file(source)
             batches = (reader.get_batch(i) for i in range(reader.num_record_batches))
             stream = pa.RecordBatchReader.from_batches(reader.schema, batches)
