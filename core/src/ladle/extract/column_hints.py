@@ -2,32 +2,15 @@
 
 from __future__ import annotations
 
-import datetime
-import decimal
 import types
 import typing
-import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ladle.errors import ConfigError
-from ladle.schema.data_types import DATA_TYPES
+from ladle.schema.data_types import DATA_TYPES, PYTHON_TYPES
 from ladle.schema.schema import COLUMN_HINTS
 
-_ANNOTATION_TYPES: dict[Any, str] = {
-    int: "bigint",
-    float: "double",
-    bool: "bool",
-    str: "text",
-    decimal.Decimal: "decimal",
-    datetime.datetime: "timestamp",
-    datetime.date: "date",
-    datetime.time: "time",
-    bytes: "binary",
-    dict: "json",
-    list: "json",
-    uuid.UUID: "text",
-}
 _COLUMN_KEYS = {"data_type", "nullable", "precision", "scale", *COLUMN_HINTS}
 
 
@@ -69,7 +52,7 @@ def _from_pydantic(model: Any) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for name, field in model.model_fields.items():
         annotation, nullable = _unwrap_optional(field.annotation)
-        data_type = _ANNOTATION_TYPES.get(annotation)
+        data_type = PYTHON_TYPES.get(annotation)
         if data_type is None or data_type == "json":
             continue  # nested models and lists unnest from the data like any dict or list
         out[field.alias or name] = {"data_type": data_type, "nullable": nullable}
