@@ -24,6 +24,8 @@ class SqlClient(DestinationClient):
     """A client for a destination that speaks SQL and has transactions."""
 
     type_names: dict[str, str]
+    # The driver's parameter marker: "?" for DuckDB, "%s" for psycopg.
+    placeholder = "?"
 
     def __init__(self, dataset_name: str) -> None:
         self.dataset_name = dataset_name
@@ -62,7 +64,7 @@ class SqlClient(DestinationClient):
                 self.insert_file(schema.tables[file.table], file, package)
             self.store_schema(schema)
             self.execute(
-                f"INSERT INTO {self.table_ref(LOADS_TABLE)} VALUES (?, ?, ?, ?, ?)",
+                f"INSERT INTO {self.table_ref(LOADS_TABLE)} VALUES ({self._markers(5)})",
                 [package.load_id, schema.name, 0, _now(), schema.version_hash],
             )
         except BaseException:
@@ -90,19 +92,20 @@ class SqlClient(DestinationClient):
         if not self.table_exists(LOADS_TABLE):
             return False
         rows = self.execute(
-            f"SELECT 1 FROM {self.table_ref(LOADS_TABLE)} WHERE load_id = ?", [load_id]
+            f"SELECT 1 FROM {self.table_ref(LOADS_TABLE)} WHERE load_id = {self.placeholder}",
+            [load_id],
         )
         return bool(rows)
 
     def store_schema(self, schema: Schema) -> None:
         exists = self.execute(
-            f"SELECT 1 FROM {self.table_ref(SCHEMAS_TABLE)} WHERE version_hash = ? "
-            "AND schema_name = ?",
+            f"SELECT 1 FROM {self.table_ref(SCHEMAS_TABLE)} WHERE version_hash = {self.placeholder}"
+            f" AND schema_name = {self.placeholder}",
             [schema.version_hash, schema.name],
         )
         if not exists:
             self.execute(
-                f"INSERT INTO {self.table_ref(SCHEMAS_TABLE)} VALUES (?, ?, ?, ?, ?)",
+                f"INSERT INTO {self.table_ref(SCHEMAS_TABLE)} VALUES ({self._markers(5)})",
                 [
                     schema.version_hash,
                     schema.name,
@@ -116,8 +119,8 @@ class SqlClient(DestinationClient):
         if not self.table_exists(SCHEMAS_TABLE):
             return None
         rows = self.execute(
-            f"SELECT schema FROM {self.table_ref(SCHEMAS_TABLE)} WHERE schema_name = ? "
-            "ORDER BY version DESC, inserted_at DESC LIMIT 1",
+            f"SELECT schema FROM {self.table_ref(SCHEMAS_TABLE)} "
+            f"WHERE schema_name = {self.placeholder} ORDER BY version DESC, inserted_at DESC LIMIT 1",
             [schema_name],
         )
         return Schema.from_json(rows[0][0]) if rows else None
@@ -149,6 +152,9 @@ class SqlClient(DestinationClient):
         if column.data_type == "decimal":
             return f"{self.type_names['decimal']}({column.precision or 38},{column.scale or 0})"
         return self.type_names[column.data_type]
+
+    def _markers(self, count: int) -> str:
+        return ", ".join([self.placeholder] * count)
 
     def table_ref(self, table: str) -> str:
         return f"{self.dataset}.{quote(table)}"
