@@ -120,7 +120,8 @@ class SqlClient(DestinationClient):
             return None
         rows = self.execute(
             f"SELECT schema FROM {self.table_ref(SCHEMAS_TABLE)} "
-            f"WHERE schema_name = {self.placeholder} ORDER BY version DESC, inserted_at DESC LIMIT 1",
+            f"WHERE schema_name = {self.placeholder} "
+            "ORDER BY version DESC, inserted_at DESC LIMIT 1",
             [schema_name],
         )
         return Schema.from_json(rows[0][0]) if rows else None
