@@ -89,6 +89,9 @@ class DuckDbClient(SqlClient):
         super().__init__(dataset_name)
         self.connection = connection
         self.owned = owned
+        # Qualify with the catalog: a file named like the dataset would make names ambiguous.
+        self.catalog = connection.execute("SELECT current_database()").fetchone()[0]  # type: ignore[index]
+        self.dataset = f"{quote(self.catalog)}.{quote(dataset_name)}"
 
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
         cursor = self.connection.execute(sql, params)
@@ -108,8 +111,8 @@ class DuckDbClient(SqlClient):
     def existing_columns(self, table: str) -> set[str]:
         rows = self.execute(
             "SELECT column_name FROM information_schema.columns "
-            "WHERE table_schema = ? AND table_name = ?",
-            [self.dataset_name, table],
+            "WHERE table_catalog = ? AND table_schema = ? AND table_name = ?",
+            [self.catalog, self.dataset_name, table],
         )
         return {row[0] for row in rows}
 
@@ -132,10 +135,11 @@ class DuckDbClient(SqlClient):
 
     def _use_dataset(self) -> None:
         exists = self.execute(
-            "SELECT 1 FROM information_schema.schemata WHERE schema_name = ?", [self.dataset_name]
+            "SELECT 1 FROM information_schema.schemata WHERE catalog_name = ? AND schema_name = ?",
+            [self.catalog, self.dataset_name],
         )
         if exists:
-            self.connection.execute(f"SET search_path = {quote_literal(self.dataset_name)}")
+            self.connection.execute(f"SET search_path = {quote_literal(self.dataset)}")
 
     def close(self) -> None:
         if self.owned:

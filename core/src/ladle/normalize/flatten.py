@@ -62,13 +62,15 @@ class TableNames:
 class Level:
     """One nesting level of one table: caches key -> column name and nested levels."""
 
-    __slots__ = ("flattener", "lists", "names", "objects", "path", "table")
+    __slots__ = ("flattener", "json_keys", "lists", "names", "objects", "path", "table")
 
     def __init__(self, flattener: Flattener, table: str, path: tuple[str, ...]) -> None:
         self.flattener = flattener
         self.table = table
         self.path = path
         self.names: dict[Any, str] = {}
+        # Keys whose column is declared json: their dicts and lists are kept whole.
+        self.json_keys = flattener.json_keys(table, path)
         self.objects: dict[Any, Level] = {}  # nested dicts: same table, longer path
         self.lists: dict[Any, Level] = {}  # nested lists: a child table
 
@@ -108,7 +110,7 @@ class Flattener:
         # New child tables: name -> (parent table, key path in the parent).
         self.new_child_tables: dict[str, str] = {}
         self._child_names: dict[tuple[str, tuple[str, ...]], str] = {}
-        self._root_level = Level(self, root_table, ())
+        self._root: Level | None = None  # made on first use, once hinted columns are known
         prefix = secrets.token_urlsafe(9)
         self._ids = (f"{prefix}{n:x}" for n in itertools.count())
 
@@ -118,6 +120,16 @@ class Flattener:
             names = TableNames(self.tables.get(table), self.max_length)
             self.table_names[table] = names
         return names
+
+    def json_keys(self, table: str, path: tuple[str, ...]) -> frozenset[str]:
+        known = self.tables.get(table)
+        if known is None:
+            return frozenset()
+        return frozenset(
+            c.source_path[-1]
+            for c in known.columns.values()
+            if c.data_type == "json" and c.source_path and c.source_path[:-1] == path
+        )
 
     def child_table(self, parent: str, path: tuple[str, ...]) -> str:
         key = (parent, path)
@@ -136,6 +148,9 @@ class Flattener:
         self, records: Iterable[dict[str, Any]], rows: dict[str, list[dict[str, Any]]]
     ) -> None:
         """Append the rows of `records` to `rows` (per table; the root table comes first)."""
+        if self._root is None:
+            self._root = Level(self, self.root_table, ())
+        root_level = self._root
         root_rows = rows.get(self.root_table)
         if root_rows is None:
             root_rows = rows[self.root_table] = []
@@ -143,7 +158,7 @@ class Flattener:
         for record in records:
             row_id = next(ids)
             row: dict[str, Any] = {ROW_ID: row_id}
-            self._object(record, self._root_level, row, row_id, 0, rows)
+            self._object(record, root_level, row, row_id, 0, rows)
             root_rows.append(row)
 
     def _object(
@@ -160,9 +175,12 @@ class Flattener:
             for key, value in record.items():
                 row[names.get(key) or level.name(key)] = value
             return
+        json_keys = level.json_keys
         for key, value in record.items():
             kind = type(value)
-            if kind is dict:
+            if json_keys and key in json_keys:
+                row[names.get(key) or level.name(key)] = value
+            elif kind is dict:
                 if value:
                     nested = level.objects.get(key) or level.nested_object(key)
                     self._object(value, nested, row, row_id, depth + 1, rows)

@@ -1,0 +1,8 @@
+"""Conformance suites that ladle's own plugins and third parties run against themselves.
+
+Importing this package needs pytest (a test dependency, not a dependency of ladle).
+"""
+
+from ladle.testing.destination_suite import DestinationSuite
+
+__all__ = ["DestinationSuite"]

@@ -1,0 +1,17 @@
+"""Every built-in destination passes the shared conformance suite (ladle.testing)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import ladle
+from ladle.destinations.base import Destination
+from ladle.testing import DestinationSuite
+
+
+class TestDuckDb(DestinationSuite):
+    @pytest.fixture
+    def destination(self, tmp_path: Path) -> Destination:
+        return ladle.destinations.duckdb(str(tmp_path / "suite.duckdb"))
