@@ -73,8 +73,12 @@ class SqlClient(DestinationClient):
         self.commit()
         return True
 
-    def ensure_dataset(self) -> None:
+    def create_dataset(self) -> None:
+        """Make the dataset exist (a schema here; e.g. an attached file elsewhere)."""
         self.execute(f"CREATE SCHEMA IF NOT EXISTS {self.dataset}")
+
+    def ensure_dataset(self) -> None:
+        self.create_dataset()
         t = self.type_names
         self.execute(
             f"CREATE TABLE IF NOT EXISTS {self.table_ref(LOADS_TABLE)} "
