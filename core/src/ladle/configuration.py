@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ladle.errors import ConfigKeyMissing
+from ladle.errors import ConfigError, ConfigKeyMissing
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -111,8 +111,14 @@ class ConfigStore:
         path = self.path
         if not path.is_file():
             return {}
-        with path.open("rb") as handle:
-            loaded: dict[str, Any] = tomllib.load(handle)
+        try:
+            with path.open("rb") as handle:
+                loaded: dict[str, Any] = tomllib.load(handle)
+        except (tomllib.TOMLDecodeError, OSError) as exc:
+            # The parser's message quotes no values, but keep ours to the file and position.
+            raise ConfigError(
+                f"cannot read {path}: {type(exc).__name__}: {exc}", path=str(path)
+            ) from None
         return loaded
 
     def __repr__(self) -> str:
@@ -120,12 +126,14 @@ class ConfigStore:
 
 
 def _as_secret(value: Any) -> Any:
-    """Strings become Secret; tables of secrets keep their shape with each string masked."""
-    if isinstance(value, str):
-        return Secret(value)
+    """Every scalar becomes a Secret (numbers as their text); tables and lists keep their shape."""
     if isinstance(value, Mapping):
         return {key: _as_secret(item) for key, item in value.items()}
-    return value
+    if isinstance(value, list):
+        return [_as_secret(item) for item in value]
+    if isinstance(value, bool) or value is None:
+        return value
+    return Secret(value if isinstance(value, str) else str(value))
 
 
 config = ConfigStore("config.toml", secret=False)

@@ -5,10 +5,11 @@
     |   +-- ConfigKeyMissing        a config/secret key has no value (names env var and toml key)
     |   +-- UnknownDestination      a destination name or object ladle cannot use
     +-- ExtractError                a resource failed while producing items (names the resource)
-    |   +-- ItemNotSerializable     an item cannot be stored (cyclic, too deep, unknown type)
+    |   +-- ItemNotSerializable     an item cannot be stored on disk by `pipeline.extract`
     +-- SchemaError                 data cannot be given a schema
     |   +-- ContractViolation       a schema contract set to "freeze" was broken
-    |   +-- UnsupportedValue        a value of a type ladle cannot store (names table and column)
+    |   +-- UnsupportedValue        a value ladle cannot store, e.g. of an unknown type or cyclic
+    |                               (names table and column)
     +-- PipelineError               the pipeline cannot do what was asked (e.g. nothing pending)
     +-- DestinationError            the destination failed; nothing of the package was committed
         +-- LoadError               a package could not be loaded (names the table)

@@ -207,8 +207,8 @@ class _RootTableRun:
         self._emit(builder.build_arrow(flatten_structs(batch), row_ids))
 
     def _emit(self, result: TableBatch) -> None:
-        self.owner.writers.write(result.table.name, result.data)
-        self.owner.progress.add("normalize", result.table.name, result.data.num_rows)
+        self.owner.writers.write(result.table, result.data)
+        self.owner.progress.add("normalize", result.table, result.data.num_rows)
 
     def _builder(self, table_name: str) -> TableBuilder | None:
         builder = self.builders.get(table_name)

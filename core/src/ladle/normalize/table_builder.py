@@ -51,7 +51,7 @@ class ColumnFlags:
 class TableBatch:
     """A typed batch for one table, and the `_ladle_id`s of rows a contract dropped."""
 
-    table: Table
+    table: str
     data: pa.RecordBatch
     dropped_ids: set[str] = field(default_factory=set)
 
@@ -70,7 +70,11 @@ class TableBuilder:
         max_identifier_length: int | None,
         column_flags: dict[str, ColumnFlags] | None = None,
     ) -> None:
-        self.table = table
+        self._table = table
+        # The working columns; `table` publishes them as a frozen Table (adding a column to a
+        # frozen table each time would copy all columns: quadratic for very wide rows).
+        self.columns: dict[str, Column] = dict(table.columns)
+        self.name = table.name
         self.column_flags = column_flags or {}
         self.existed = existed  # loaded before this package: contracts apply to it
         self.names = names
@@ -83,7 +87,7 @@ class TableBuilder:
         drop_rows: set[int] = set()
         arrays: dict[str, pa.Array] = {}
         # The flattener named every data column it produced, so no scan of row keys is needed.
-        system = [name for name in (ROW_ID, PARENT_ID, LIST_INDEX) if name in self.table.columns]
+        system = [name for name in (ROW_ID, PARENT_ID, LIST_INDEX) if name in self.columns]
         for name in itertools.chain(system, self.names.paths):
             self._build_one(name, _column_values(rows, name), arrays, drop_rows)
         row_ids = arrays.get(ROW_ID)
@@ -95,7 +99,7 @@ class TableBuilder:
         drop_rows: set[int] = set()
         for field_name, chunked in zip(data.column_names, data.columns, strict=True):
             name = self.names.column_for(tuple(field_name.split(".")))
-            column = self.table.columns.get(name)
+            column = self.columns.get(name)
             if column is None:
                 column = column_from_arrow(name, chunked.type, self.names)
                 if column is None:
@@ -123,7 +127,7 @@ class TableBuilder:
         assert shape is not None
         data_type, precision, scale = shape
         name = self._variant_name(column, data_type)
-        variant = self.table.columns.get(name)
+        variant = self.columns.get(name)
         if variant is None:
             variant = Column(
                 name, data_type, precision=precision, scale=scale, variant_of=column.name
@@ -135,7 +139,7 @@ class TableBuilder:
         if converted is None:  # e.g. an existing variant of another precision: keep exact text
             converted = chunked.cast(pa.string())
             name = self._variant_name(column, "text")
-            if name not in self.table.columns:
+            if name not in self.columns:
                 self._add_column(Column(name, "text", variant_of=column.name))
         arrays[name] = converted.combine_chunks()
 
@@ -160,7 +164,7 @@ class TableBuilder:
     def _column_for(
         self, name: str, values: list[Any], kinds: set[type], drop_rows: set[int]
     ) -> Column | None:
-        column = self.table.columns.get(name)
+        column = self.columns.get(name)
         if column is not None:
             return self._maybe_widen(column, kinds)
         try:
@@ -197,29 +201,31 @@ class TableBuilder:
     ) -> None:
         name = self._variant_name(column, data_type)
         values = [None if v is None else natural_value(v, data_type) for v in bucket]
-        variant = self.table.columns.get(name)
+        variant = self.columns.get(name)
         if variant is None:
             precision, scale = decimal_shape(values, data_type)
             variant = Column(
                 name, data_type, precision=precision, scale=scale, variant_of=column.name
             )
-            if not self._allowed("data_type", variant, bucket, drop_rows):
-                return
-            self._add_column(variant)
         built: BuiltColumn = build_column(variant, values)
         if built.variants:
-            # A value that fits neither the column nor its natural variant: keep it as text.
+            # A value that fits neither the column nor its natural variant (a decimal NaN, an
+            # int beyond 38 digits): keep it as exact text, and make no column that stays empty.
             text_values = [None if v is None else str(v) for v in bucket]
             self._build_variant(column, "text", text_values, arrays, drop_rows)
             return
+        if name not in self.columns:
+            if not self._allowed("data_type", variant, bucket, drop_rows):
+                return
+            self._add_column(variant)
         arrays[name] = built.array
 
     def _variant_name(self, column: Column, data_type: DataType) -> str:
-        for existing in self.table.columns.values():
+        for existing in self.columns.values():
             if existing.variant_of == column.name and existing.data_type == data_type:
                 return existing.name
         wanted = shorten(f"{column.name}{VARIANT_INFIX}{data_type}", self.max_length)
-        return make_unique(wanted, self.table.columns, self.max_length)
+        return make_unique(wanted, self.columns, self.max_length)
 
     # -- contracts -------------------------------------------------------------------------------
     def _allowed(self, entity: str, column: Column, values: list[Any], drop_rows: set[int]) -> bool:
@@ -232,9 +238,9 @@ class TableBuilder:
             what = "new column" if entity == "columns" else "new data type for column"
             base = column.variant_of or column.name
             raise ContractViolation(
-                f"table '{self.table.name}': {what} '{base}' ({column.data_type}, value type "
+                f"table '{self.name}': {what} '{base}' ({column.data_type}, value type "
                 f"{type(sample).__name__}) violates schema_contract {entity}='freeze'",
-                table=self.table.name,
+                table=self.name,
                 column=base,
                 data_type=column.data_type,
                 entity=entity,
@@ -249,7 +255,7 @@ class TableBuilder:
     ) -> TableBatch:
         columns: list[pa.Array] = []
         fields: list[pa.Field] = []
-        for column in self.table.columns.values():
+        for column in self.columns.values():
             if column.name == LOAD_ID:
                 array = pa.repeat(self.load_id, size)
             else:
@@ -265,17 +271,21 @@ class TableBuilder:
             assert row_ids is not None
             dropped_ids = {row_ids[i].as_py() for i in drop_rows}
             batch = batch.filter(keep)
-        return TableBatch(self.table, batch, dropped_ids)
+        return TableBatch(self.name, batch, dropped_ids)
+
+    @property
+    def table(self) -> Table:
+        return replace(self._table, columns=dict(self.columns))
 
     def _add_column(self, column: Column) -> None:
-        self.table = self.table.with_columns([column])
+        self.columns[column.name] = column
         self.pending.add(column.name)
 
     def _unsupported(self, column: str, what: str) -> UnsupportedValue:
         return UnsupportedValue(
-            f"table '{self.table.name}', column '{column}': cannot store a value of type {what}; "
+            f"table '{self.name}', column '{column}': cannot store a value of type {what}; "
             "convert it in the resource (e.g. with add_map) to str, int, float, dict or list",
-            table=self.table.name,
+            table=self.name,
             column=column,
         )
 
