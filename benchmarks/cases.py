@@ -8,18 +8,17 @@ the first generated (or read) row to the committed load; imports and setup are u
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-import time
-import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import child
 import dataset
 import duckdb
 import prepare
+from child import Outcome, Timer
 
 
 @dataclass(frozen=True)
@@ -31,20 +30,17 @@ class Context:
     flat: bool  # Arrow cases use the flat (root-only) Arrow tables
 
 
-Outcome = tuple[float, dict[str, int]]  # seconds, rows loaded per table
-
-
 def _python_generate(ctx: Context) -> Outcome:
-    started = time.perf_counter()
-    rows = sum(1 for _ in dataset.iter_events(ctx.rows, ctx.seed))
-    return time.perf_counter() - started, {dataset.ROOT_TABLE: rows}
+    with Timer() as timer:
+        rows = sum(1 for _ in dataset.iter_events(ctx.rows, ctx.seed))
+    return timer, {dataset.ROOT_TABLE: rows}
 
 
 def _arrow_generate(ctx: Context) -> Outcome:
-    started = time.perf_counter()
-    tables = dataset.iter_arrow_batches(ctx.rows, ctx.seed, prepare.BATCH_ROWS, ctx.flat)
-    rows = sum(table.num_rows for table in tables)
-    return time.perf_counter() - started, {dataset.ROOT_TABLE: rows}
+    with Timer() as timer:
+        tables = dataset.iter_arrow_batches(ctx.rows, ctx.seed, prepare.BATCH_ROWS, ctx.flat)
+        rows = sum(table.num_rows for table in tables)
+    return timer, {dataset.ROOT_TABLE: rows}
 
 
 def _ladle(ctx: Context, data: Callable[[], Iterable[Any]]) -> Outcome:
@@ -58,10 +54,9 @@ def _ladle(ctx: Context, data: Callable[[], Iterable[Any]]) -> Outcome:
         progress=False,
     )
     items = data()
-    started = time.perf_counter()
-    info = pipeline.run(items, table_name=dataset.ROOT_TABLE)
-    seconds = time.perf_counter() - started
-    return seconds, {str(table): int(n) for table, n in info.row_counts.items()}
+    with Timer() as timer:
+        info = pipeline.run(items, table_name=dataset.ROOT_TABLE)
+    return timer, {str(table): int(n) for table, n in info.row_counts.items()}
 
 
 def _ladle_dicts(ctx: Context) -> Outcome:
@@ -80,7 +75,7 @@ def _read_json_sql(con: duckdb.DuckDBPyConnection, ndjson: Path) -> list[str]:
     """DuckDB's own NDJSON load: read into a temp table, then flatten and UNNEST from it."""
     schema = dataset.arrow_schema()
     types = con.from_arrow(schema.empty_table()).types
-    columns = ", ".join(f"'{name}': '{t}'" for name, t in zip(schema.names, types))
+    columns = ", ".join(f"'{name}': '{t}'" for name, t in zip(schema.names, types, strict=True))
     path = str(ndjson).replace("'", "''")
     root = ", ".join(
         ".".join(f'"{part}"' for part in name.split("__")) + f' AS "{name}"'
@@ -104,36 +99,33 @@ def _duckdb_read_json(ctx: Context) -> Outcome:
     db = str(ctx.workdir / "db.duckdb")
     con = duckdb.connect(db)
     statements = _read_json_sql(con, ctx.data / "events.ndjson")
-    started = time.perf_counter()
-    con.execute("BEGIN")
-    for statement in statements:
-        con.execute(statement)
-    con.execute("COMMIT")
-    con.close()
-    seconds = time.perf_counter() - started
+    with Timer() as timer:
+        con.execute("BEGIN")
+        for statement in statements:
+            con.execute(statement)
+        con.execute("COMMIT")
+        con.close()
     tables = (dataset.ROOT_TABLE, dataset.COMMITS_TABLE, dataset.LABELS_TABLE)
     with duckdb.connect(db, read_only=True) as check:
-        return seconds, _count_tables(check, tables)
+        return timer, _count_tables(check, tables)
 
 
 def _duckdb_arrow_insert(ctx: Context) -> Outcome:
     db = str(ctx.workdir / "db.duckdb")
     con = duckdb.connect(db)
     table = dataset.ROOT_TABLE
-    started = time.perf_counter()
-    con.execute("BEGIN")
-    for i, batch in enumerate(prepare.iter_arrow_tables(prepare.arrow_path(ctx.data, ctx.flat))):
-        con.register("batch", batch)
-        if i == 0:
-            con.execute(f'CREATE TABLE "{table}" AS SELECT * FROM batch')
-        else:
-            con.execute(f'INSERT INTO "{table}" SELECT * FROM batch')
-        con.unregister("batch")
-    con.execute("COMMIT")
-    con.close()
-    seconds = time.perf_counter() - started
+    batches = prepare.iter_arrow_tables(prepare.arrow_path(ctx.data, ctx.flat))
+    with Timer() as timer:
+        con.execute("BEGIN")
+        for i, batch in enumerate(batches):
+            con.register("batch", batch)
+            verb = f'CREATE TABLE "{table}" AS' if i == 0 else f'INSERT INTO "{table}"'
+            con.execute(f"{verb} SELECT * FROM batch")
+            con.unregister("batch")
+        con.execute("COMMIT")
+        con.close()
     with duckdb.connect(db, read_only=True) as check:
-        return seconds, _count_tables(check, [table])
+        return timer, _count_tables(check, [table])
 
 
 CASES: dict[str, Callable[[Context], Outcome]] = {
@@ -146,26 +138,14 @@ CASES: dict[str, Callable[[Context], Outcome]] = {
 }
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("case", choices=sorted(CASES))
-    parser.add_argument("--rows", type=int, required=True)
-    parser.add_argument("--seed", type=int, required=True)
-    parser.add_argument("--data", type=Path, required=True)
-    parser.add_argument("--workdir", type=Path, required=True)
-    parser.add_argument("--result", type=Path, required=True)
-    parser.add_argument("--flat", action="store_true")
-    args = parser.parse_args()
+def _run(args: argparse.Namespace) -> Outcome:
     ctx = Context(args.rows, args.seed, args.data, args.workdir, args.flat)
-    try:
-        seconds, row_counts = CASES[args.case](ctx)
-    except Exception as error:
-        traceback.print_exc()
-        args.result.write_text(json.dumps({"error": f"{type(error).__name__}: {error}"}))
-        return 1
-    args.result.write_text(json.dumps({"seconds": seconds, "row_counts": row_counts}))
-    return 0
+    return CASES[args.case](ctx)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("case", choices=sorted(CASES))
+    parser.add_argument("--data", type=Path, required=True)
+    parser.add_argument("--flat", action="store_true")
+    sys.exit(child.main(parser, _run))

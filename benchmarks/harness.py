@@ -1,25 +1,28 @@
 """Runs one case in a child process and measures it: wall time, loaded rows, peak memory.
 
-Peak memory is measured twice: `peak_rss_mib` is the largest RSS of any one process of the case
-(getrusage of the waited-for child, which covers its waited-for children too), `tree_pss_mib` is
-the peak of the summed PSS of the case's whole process tree, sampled every 0.1 s (it counts the
-worker processes that dlt-tuned forks, without double-counting pages they share).
+Peak memory is measured twice: `peak_rss_mib` is the largest peak RSS of any one process of the
+case (the child's VmHWM and its RUSAGE_CHILDREN, as it reports them; getrusage of the child from
+here would include this harness's own RSS, which Linux carries over exec), `tree_pss_mib` is the
+peak of the summed PSS of the case's whole process tree, sampled every 0.1 s or less often (so
+that sampling costs at most 2% of a core; it counts the worker processes that dlt-tuned forks,
+without double-counting pages they share).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import resource
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
-SAMPLE_SECONDS = 0.1
+SAMPLE_SECONDS = 0.1  # at least; more while a sample costs over 2% of that time
+BUSY_LOAD = 0.7  # 1-minute load average above which another job competes for the 2 cores
 
 
 @dataclass
@@ -29,6 +32,8 @@ class Measurement:
     seconds: float | None = None
     peak_rss_mib: float | None = None
     tree_pss_mib: float | None = None
+    cpu_seconds: float | None = None  # user + system of the timed part, worker processes too
+    load_before: float | None = None  # 1-minute load average when the case started
     row_counts: dict[str, int] = field(default_factory=dict)
     error: str | None = None
     mismatches: list[str] = field(default_factory=list)
@@ -73,8 +78,8 @@ def _tree_pss_kib(root: int) -> int:
 
 def run_child(
     command: list[str], log: Path, timeout: float, max_mem_gib: float, env: dict[str, str]
-) -> tuple[int, float, float, str | None]:
-    """Run `command` to its end: exit code, max RSS KiB, peak tree PSS KiB, why it was killed."""
+) -> tuple[int, resource.struct_rusage, float, str | None]:
+    """Run `command` to its end: exit code, rusage, peak tree PSS KiB, why it was killed."""
     with log.open("wb") as out:
         child = subprocess.Popen(
             command, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True
@@ -84,16 +89,18 @@ def run_child(
         pid, status, usage = os.wait4(child.pid, os.WNOHANG)
         if pid:
             break
+        sampled = time.perf_counter()
         peak_pss = max(peak_pss, _tree_pss_kib(child.pid))
+        sample_cost = time.perf_counter() - sampled
         if killed is None and peak_pss > max_mem_gib * 2**20:
             killed = f"killed: memory over {max_mem_gib:g} GiB"
         elif killed is None and time.monotonic() > deadline:
             killed = f"killed: still running after {timeout:g} s"
         if killed:
             os.killpg(child.pid, signal.SIGKILL)  # the session it leads: this case's processes
-        time.sleep(SAMPLE_SECONDS)
+        time.sleep(max(SAMPLE_SECONDS, 50 * sample_cost))  # the sampler: <= 2% of a core
     child.returncode = os.waitstatus_to_exitcode(status)
-    return child.returncode, usage.ru_maxrss, peak_pss, killed
+    return child.returncode, usage, peak_pss, killed
 
 
 def measure(
@@ -109,15 +116,21 @@ def measure(
     workdir.mkdir(parents=True)
     result_file, log = workdir / "result.json", workdir / "output.log"
     command = [*command, "--workdir", str(workdir), "--result", str(result_file)]
-    code, maxrss, pss, killed = run_child(command, log, *limits, env or dict(os.environ))
-    m = Measurement(case, rows, peak_rss_mib=maxrss / 1024, tree_pss_mib=pss / 1024)
+    load = os.getloadavg()[0]
+    if load > BUSY_LOAD:
+        print(f"  warning: load average {load:.1f} before {case}: timings will be noisy")
+    code, usage, pss, killed = run_child(command, log, *limits, env or dict(os.environ))
     result = json.loads(result_file.read_text()) if result_file.exists() else {}
+    maxrss = result.get("peak_rss_kib", usage.ru_maxrss)  # wait4's has the harness's RSS
+    m = Measurement(case, rows, peak_rss_mib=maxrss / 1024, tree_pss_mib=pss / 1024)
+    m.load_before = load
     m.error = killed or result.get("error")
     if m.error is None and (code != 0 or "seconds" not in result):
         m.error = f"exit code {code}, no result"
     if m.error is None:
-        m.seconds, m.row_counts = result["seconds"], result["row_counts"]
+        m.seconds, m.cpu_seconds = result["seconds"], result["cpu_seconds"]
+        m.row_counts = result["row_counts"]
     else:
         tail = log.read_text(errors="replace").strip().splitlines()[-15:]
-        print(f"  {case} FAILED: {m.error}\n    " + "\n    ".join(tail), file=sys.stderr)
+        print(f"  {case} FAILED: {m.error}", *(f"    {line}" for line in tail), sep="\n")
     return m
