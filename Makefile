@@ -13,7 +13,7 @@ venv: .venv/.synced
 	.tools/bin/pip install --quiet --disable-pip-version-check uv
 
 .venv/.synced: $(UV) uv.lock pyproject.toml core/pyproject.toml
-	$(UV) sync --frozen --all-packages --quiet
+	$(UV) sync --frozen --all-packages --compile-bytecode --quiet
 	@touch $@
 
 demo: venv

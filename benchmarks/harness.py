@@ -85,20 +85,25 @@ def run_child(
             command, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True
         )
     deadline, peak_pss, killed = time.monotonic() + timeout, 0, None
-    while True:
-        pid, status, usage = os.wait4(child.pid, os.WNOHANG)
-        if pid:
-            break
-        sampled = time.perf_counter()
-        peak_pss = max(peak_pss, _tree_pss_kib(child.pid))
-        sample_cost = time.perf_counter() - sampled
-        if killed is None and peak_pss > max_mem_gib * 2**20:
-            killed = f"killed: memory over {max_mem_gib:g} GiB"
-        elif killed is None and time.monotonic() > deadline:
-            killed = f"killed: still running after {timeout:g} s"
-        if killed:
-            os.killpg(child.pid, signal.SIGKILL)  # the session it leads: this case's processes
-        time.sleep(max(SAMPLE_SECONDS, 50 * sample_cost))  # the sampler: <= 2% of a core
+    try:
+        while True:
+            pid, status, usage = os.wait4(child.pid, os.WNOHANG)
+            if pid:
+                break
+            sampled = time.perf_counter()
+            peak_pss = max(peak_pss, _tree_pss_kib(child.pid))
+            sample_cost = time.perf_counter() - sampled
+            if killed is None and peak_pss > max_mem_gib * 2**20:
+                killed = f"killed: memory over {max_mem_gib:g} GiB"
+            elif killed is None and time.monotonic() > deadline:
+                killed = f"killed: still running after {timeout:g} s"
+            if killed:
+                os.killpg(child.pid, signal.SIGKILL)  # the session it leads: this case's tree
+            time.sleep(max(SAMPLE_SECONDS, 50 * sample_cost))  # the sampler: <= 2% of a core
+    except BaseException:  # Ctrl-C: its own session does not get the SIGINT, so end it here
+        os.killpg(child.pid, signal.SIGKILL)
+        child.wait()
+        raise
     child.returncode = os.waitstatus_to_exitcode(status)
     return child.returncode, usage, peak_pss, killed
 

@@ -15,3 +15,9 @@ class TestDuckDb(DestinationSuite):
     @pytest.fixture
     def destination(self, tmp_path: Path) -> Destination:
         return ladle.destinations.duckdb(str(tmp_path / "suite.duckdb"))
+
+
+class TestFilesystem(DestinationSuite):
+    @pytest.fixture
+    def destination(self, tmp_path: Path) -> Destination:
+        return ladle.destinations.filesystem(tmp_path / "lake")

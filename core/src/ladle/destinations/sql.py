@@ -155,7 +155,8 @@ class SqlClient(DestinationClient):
 
     def type_ddl(self, column: Column) -> str:
         if column.data_type == "decimal":
-            return f"{self.type_names['decimal']}({column.precision or 38},{column.scale or 0})"
+            precision, scale = column.decimal_shape
+            return f"{self.type_names['decimal']}({precision},{scale})"
         return self.type_names[column.data_type]
 
     def _markers(self, count: int) -> str:

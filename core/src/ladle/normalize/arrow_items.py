@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
+import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.types as pat
@@ -77,9 +77,7 @@ def to_column_type(array: pa.ChunkedArray, column: Column) -> pa.ChunkedArray | 
     if pat.is_dictionary(array.type):
         array = array.cast(array.type.value_type)
     if column.data_type == "json":
-        return pa.chunked_array(
-            [pa.array([_json(v) for v in array.to_pylist()], pa.string())], pa.string()
-        )
+        return _to_json_text(array)
     if column.data_type == "timestamp" and pat.is_timestamp(array.type) and array.type.tz is None:
         array = pc.cast(array, pa.timestamp(array.type.unit))
         array = pc.assume_timezone(array, "UTC")
@@ -89,5 +87,10 @@ def to_column_type(array: pa.ChunkedArray, column: Column) -> pa.ChunkedArray | 
         return None
 
 
-def _json(value: Any) -> str | None:
-    return None if value is None else orjson.dumps(value, default=str).decode()
+def _to_json_text(array: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Nested Arrow values (lists, maps, structs) as JSON text, vectorized by DuckDB."""
+    with duckdb.connect() as connection:
+        connection.register("ladle_values", pa.table({"v": array}))
+        relation = connection.sql("SELECT to_json(v)::VARCHAR AS v FROM ladle_values")
+        fetch = getattr(relation, "to_arrow_table", None) or relation.arrow
+        return fetch().column("v")

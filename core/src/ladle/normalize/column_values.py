@@ -63,8 +63,7 @@ class UnknownValueType(Exception):
 def arrow_type(column: Column) -> pa.DataType:
     data_type = column.data_type
     if data_type == "decimal":
-        precision, scale = column.precision or DEFAULT_DECIMAL[0], column.scale
-        return pa.decimal128(precision, DEFAULT_DECIMAL[1] if scale is None else scale)
+        return pa.decimal128(*column.decimal_shape)
     return _ARROW_TYPES[data_type]
 
 

@@ -13,7 +13,7 @@ from typing import Any, Literal
 import orjson
 
 from ladle.schema.contract import SchemaContract
-from ladle.schema.data_types import DataType
+from ladle.schema.data_types import DEFAULT_DECIMAL, DataType
 
 WriteDisposition = Literal["append", "replace", "merge"]
 WRITE_DISPOSITIONS: tuple[str, ...] = ("append", "replace", "merge")
@@ -72,9 +72,16 @@ class Column:
         )
 
     @property
+    def decimal_shape(self) -> tuple[int, int]:
+        """(precision, scale) of a decimal column; unset parts take the default (38, 9)."""
+        precision = DEFAULT_DECIMAL[0] if self.precision is None else self.precision
+        scale = DEFAULT_DECIMAL[1] if self.scale is None else self.scale
+        return precision, scale
+
+    @property
     def type_label(self) -> str:
-        if self.data_type == "decimal" and self.precision is not None:
-            return f"decimal({self.precision},{self.scale or 0})"
+        if self.data_type == "decimal":
+            return "decimal({},{})".format(*self.decimal_shape)
         return self.data_type
 
 
