@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.core.destinations.postgres_server import fresh_postgres_dsn
+
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
 BLOCKS = re.findall(r"```python\n(.*?)```", README, flags=re.DOTALL)
@@ -25,6 +27,9 @@ def expected_output(block: str) -> list[str]:
 @pytest.mark.parametrize("block", RUNNABLE, ids=[f"block{i + 2}" for i in range(len(RUNNABLE))])
 def test_readme_example_runs(block: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv("SOURCES__CRM__API_KEY", raising=False)
+    if 'destination="postgres"' in block:
+        # The example reads its credentials from the environment, as the README says.
+        monkeypatch.setenv("DESTINATION__POSTGRES__CREDENTIALS", fresh_postgres_dsn())
     output = io.StringIO()
     with contextlib.redirect_stdout(output):
         exec(compile(block, "README.md", "exec"), {"__name__": "readme"})

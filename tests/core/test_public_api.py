@@ -52,6 +52,8 @@ def test_destinations_all_is_pinned() -> None:
         "DestinationClient",
         "DuckDbDestination",
         "duckdb",
+        "filesystem",
+        "postgres",
         "resolve",
     }
 

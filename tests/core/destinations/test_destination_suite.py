@@ -9,6 +9,7 @@ import pytest
 import ladle
 from ladle.destinations.base import Destination
 from ladle.testing import DestinationSuite
+from tests.core.destinations.postgres_server import fresh_postgres_destination
 
 
 class TestDuckDb(DestinationSuite):
@@ -21,3 +22,9 @@ class TestFilesystem(DestinationSuite):
     @pytest.fixture
     def destination(self, tmp_path: Path) -> Destination:
         return ladle.destinations.filesystem(tmp_path / "lake")
+
+
+class TestPostgres(DestinationSuite):
+    @pytest.fixture
+    def destination(self) -> Destination:
+        return fresh_postgres_destination()

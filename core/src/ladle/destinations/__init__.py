@@ -2,19 +2,69 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
+from ladle.configuration import Secret
 from ladle.destinations.base import Capabilities, Destination, DestinationClient
 from ladle.destinations.duckdb import DuckDbDestination
+from ladle.destinations.filesystem import FilesystemDestination
+from ladle.destinations.postgres import CredentialsLike, PostgresDestination
 from ladle.errors import UnknownDestination
 
-_BY_NAME: dict[str, type[Destination]] = {"duckdb": DuckDbDestination}
+_BY_NAME: dict[str, type[Destination]] = {
+    "duckdb": DuckDbDestination,
+    "postgres": PostgresDestination,
+    "filesystem": FilesystemDestination,
+}
 
 
 def duckdb(path_or_connection: str | Path | Any = None) -> DuckDbDestination:
     """DuckDB at a file path (default `./<pipeline_name>.duckdb`) or on an open connection."""
     return DuckDbDestination(path_or_connection)
+
+
+def postgres(
+    credentials: CredentialsLike | None = None,
+    *,
+    host: str | None = None,
+    port: int | str | None = None,
+    database: str | None = None,
+    user: str | None = None,
+    password: str | Secret | None = None,
+) -> PostgresDestination:
+    """PostgreSQL from a connection string (`postgresql://user:password@host:5432/db`) or parts.
+
+    Without arguments the credentials come from `ladle.secrets["destination.postgres.credentials"]`
+    (env `DESTINATION__POSTGRES__CREDENTIALS`, then `.ladle/secrets.toml`); explicit parts
+    override what the string gives. The password is a `ladle.Secret`: never shown in a repr,
+    error or log. psycopg is imported only when connecting.
+    """
+    return PostgresDestination(
+        credentials, host=host, port=port, database=database, user=user, password=password
+    )
+
+
+def filesystem(
+    bucket_url: str | os.PathLike[str] | None = None,
+    *,
+    file_max_bytes: int = 128 * 2**20,
+    row_group_max_bytes: int = 32 * 2**20,
+    compression: str = "zstd",
+) -> FilesystemDestination:
+    """Parquet files in a local folder: a path or a `file://` URL.
+
+    Without `bucket_url` it comes from `ladle.config["destination.filesystem.bucket_url"]`
+    (env `DESTINATION__FILESYSTEM__BUCKET_URL`, then `.ladle/config.toml`). Files of a table
+    rotate after `file_max_bytes`; row groups buffer up to `row_group_max_bytes` of Arrow data.
+    """
+    return FilesystemDestination(
+        bucket_url,
+        file_max_bytes=file_max_bytes,
+        row_group_max_bytes=row_group_max_bytes,
+        compression=compression,
+    )
 
 
 def resolve(destination: str | Destination) -> Destination:
@@ -36,5 +86,7 @@ __all__ = [
     "DestinationClient",
     "DuckDbDestination",
     "duckdb",
+    "filesystem",
+    "postgres",
     "resolve",
 ]

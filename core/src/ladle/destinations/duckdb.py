@@ -17,6 +17,7 @@ import pyarrow as pa
 
 from ladle.destinations.base import Capabilities, Destination
 from ladle.destinations.sql import SqlClient, quote
+from ladle.duckdb_results import arrow_result
 from ladle.errors import DestinationError
 from ladle.load.package import LoadPackage, PackageFile
 from ladle.schema.schema import Table
@@ -131,7 +132,7 @@ class DuckDbClient(SqlClient):
 
     def query(self, sql: str) -> pa.Table:
         self._use_dataset()
-        return _arrow_table(self.connection.sql(sql))
+        return arrow_result(self.connection.sql(sql))
 
     def _use_dataset(self) -> None:
         exists = self.execute(
@@ -151,9 +152,3 @@ def quote_literal(value: str) -> str:
 
 
 __all__ = ["DuckDbDestination", "quote"]
-
-
-def _arrow_table(relation: duckdb_lib.DuckDBPyRelation) -> pa.Table:
-    """The result as Arrow: DuckDB 2 renamed `arrow()` to `to_arrow_table()`."""
-    fetch = getattr(relation, "to_arrow_table", None) or relation.arrow
-    return fetch()

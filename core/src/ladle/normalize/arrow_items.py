@@ -14,6 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.types as pat
 
+from ladle.duckdb_results import arrow_result
 from ladle.normalize.column_values import arrow_type
 from ladle.normalize.flatten import TableNames
 from ladle.schema.data_types import DataType
@@ -92,5 +93,4 @@ def _to_json_text(array: pa.ChunkedArray) -> pa.ChunkedArray:
     with duckdb.connect() as connection:
         connection.register("ladle_values", pa.table({"v": array}))
         relation = connection.sql("SELECT to_json(v)::VARCHAR AS v FROM ladle_values")
-        fetch = getattr(relation, "to_arrow_table", None) or relation.arrow
-        return fetch().column("v")
+        return arrow_result(relation).column("v")

@@ -50,11 +50,12 @@ class PostgresCredentials:
         password: str | Secret | None = None,
     ) -> PostgresCredentials:
         parts = {"host": host, "port": port, "database": database, "user": user}
-        explicit = credentials is not None or password is not None
         if credentials is None:
-            credentials = secrets.get(SECRET_KEY)
-        if credentials is None and not explicit and all(v is None for v in parts.values()):
-            secrets[SECRET_KEY]  # raises ConfigKeyMissing naming the env var and toml key
+            if password is None and all(value is None for value in parts.values()):
+                # Nothing given: the secret must exist (ConfigKeyMissing names env var and toml).
+                credentials = secrets[SECRET_KEY]
+            else:
+                credentials = secrets.get(SECRET_KEY)
         base = cls.parse(credentials) if credentials is not None else cls()
         overrides: dict[str, Any] = {k: v for k, v in parts.items() if v is not None}
         if "port" in overrides:
@@ -138,7 +139,13 @@ class PostgresCredentials:
 
 
 def _parse_conninfo(text: str) -> dict[str, str]:
-    from psycopg.conninfo import conninfo_to_dict
+    try:
+        from psycopg.conninfo import conninfo_to_dict
+    except ImportError as exc:
+        raise ConfigError(
+            'the postgres destination needs psycopg: pip install "ladle[postgres]"',
+            key="destination",
+        ) from exc
 
     try:
         parsed = conninfo_to_dict(text)
