@@ -16,6 +16,7 @@ from typing import Any
 
 import child
 import dataset
+import destination_cases
 import duckdb
 import prepare
 from child import Outcome, Timer
@@ -135,6 +136,7 @@ CASES: dict[str, Callable[[Context], Outcome]] = {
     "duckdb-arrow-insert": _duckdb_arrow_insert,
     "ladle-dicts": _ladle_dicts,
     "ladle-arrow": _ladle_arrow,
+    **destination_cases.CASES,
 }
 
 

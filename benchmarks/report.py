@@ -17,6 +17,7 @@ TARGETS = (
     ("ladle-dicts", "dlt-tuned", 5.0),
     ("ladle-dicts", "duckdb-read_json", 1 / 3),
     ("ladle-arrow", "duckdb-arrow-insert", 0.8),
+    ("ladle-postgres-load", "postgres-copy", 0.5),
 )
 MAX_RSS_MIB_AT_1M = 1024.0
 
