@@ -128,7 +128,9 @@ class DuckDbClient(SqlClient):
                     f"INSERT INTO {self.table_ref(table.name)} BY NAME SELECT * FROM _ladle_file"
                 )
             finally:
-                self.connection.unregister("_ladle_file")
+                # After a failed INSERT the transaction is aborted; keep the real error.
+                with contextlib.suppress(duckdb_lib.Error):
+                    self.connection.unregister("_ladle_file")
 
     def query(self, sql: str) -> pa.Table:
         self._use_dataset()

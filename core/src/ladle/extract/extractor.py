@@ -10,6 +10,7 @@ state it yielded. Resources marked `parallelized=True` run in threads feeding a 
 
 from __future__ import annotations
 
+import copy
 import pickle
 import queue
 import threading
@@ -180,6 +181,11 @@ class Extractor:
         for item in needed:
             if item.parent is not None:
                 children.setdefault(item.parent.name, []).append(item)
+        for item in needed:
+            # A selected resource that yields nothing still takes part: `replace` must empty it.
+            if item.selected and not callable(item.table_name):
+                table = normalize_identifier(item.table_name)
+                self.table_hints.setdefault(table, self._hints_of(item))
         roots = [r for r in needed if r.parent is None]
         serial = [r for r in roots if not r.parallelized]
         parallel = [r for r in roots if r.parallelized]
@@ -202,10 +208,11 @@ class Extractor:
 
         def produce(root: Resource) -> None:
             try:
-                for pair in _walk(root, children):
+                for resource, item in _walk(root, children):
                     if stop.is_set():
                         return
-                    items.put(pair)
+                    # A snapshot: the generator may reuse and mutate the dict it yielded.
+                    items.put((resource, copy.deepcopy(item)))
             except BaseException as exc:  # handed to the writing thread, which re-raises it
                 items.put(exc)
             finally:
@@ -247,7 +254,15 @@ class Extractor:
     def _write_dispatched(self, resource: Resource, item: Any, pick: Callable[[Any], str]) -> None:
         records = item if isinstance(item, list) else [item]
         for record in records:
-            self._write_to(resource, pick(record), record)
+            try:
+                table_name = pick(record)
+            except Exception as exc:
+                raise ExtractError(
+                    f"resource '{resource.name}': table_name function raised "
+                    f"{type(exc).__name__}: {exc}",
+                    resource=resource.name,
+                ) from exc
+            self._write_to(resource, table_name, record)
 
     def _write_to(self, resource: Resource, table_name: str, item: Any) -> None:
         table = normalize_identifier(table_name)
@@ -299,9 +314,11 @@ def _walk(
     resource: Resource, children: dict[str, list[Resource]], parent_item: Any = None
 ) -> Iterator[tuple[Resource, Any]]:
     """(resource, item) for a resource and, depth first, the transformers fed by each item."""
-    items = resource.items(parent_item)
+    items: Iterator[Any] | None = None
     while True:
         try:
+            if items is None:  # inside the try: a plain function raises when called
+                items = resource.items(parent_item)
             item = next(items)
         except StopIteration:
             return

@@ -8,7 +8,6 @@ resource whose function receives each item (or page) the parent yields.
 
 from __future__ import annotations
 
-import copy
 import functools
 import inspect
 import itertools
@@ -164,7 +163,7 @@ class Resource:
         return (item for item in items if not _is_empty(item))
 
     def copy(self) -> Resource:
-        return copy.copy(self) if not self.steps else replace(self, steps=list(self.steps))
+        return replace(self, steps=list(self.steps))
 
 
 def _is_kept(item: Any) -> bool:

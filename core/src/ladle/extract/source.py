@@ -140,10 +140,11 @@ def _collect_resources(returned: Any, source_name: str) -> dict[str, Resource]:
     _relink_parents(resources)
     # A transformer's parent that the function did not return still runs, unselected.
     for item in list(resources.values()):
-        parent = item.parent
-        if parent is not None and parent.name not in resources:
-            hidden = parent.copy()
+        child = item
+        while child.parent is not None and child.parent.name not in resources:
+            hidden = child.parent.copy()
             hidden.selected = False
-            resources[parent.name] = hidden
-            item.parent = hidden
+            resources[hidden.name] = hidden
+            child.parent = hidden
+            child = hidden
     return resources

@@ -36,6 +36,7 @@ FLOAT_EXACT_INT = 2**53
 _ISO_TIMESTAMP = re.compile(
     r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$"
 )
+_SUB_MICROSECONDS = re.compile(r"\.\d{6}\d*[1-9]")
 _MISS = object()
 
 # Python types that pyarrow converts into the data type exactly, with no loss or truncation.
@@ -261,6 +262,8 @@ def _to_timestamp(value: Any, column: Column) -> Any:
     if isinstance(value, datetime.datetime):
         return value
     if isinstance(value, str) and _ISO_TIMESTAMP.match(value):
+        if _SUB_MICROSECONDS.search(value):
+            return _MISS  # nanoseconds would be cut: keep the exact text as a variant
         try:
             parsed = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:

@@ -104,6 +104,7 @@ class TableBuilder:
                 column = column_from_arrow(name, chunked.type, self.names)
                 if column is None:
                     continue
+                column = self._with_flags(column)
                 if self.existed and not self._allowed(
                     "columns", column, chunked.to_pylist(), drop_rows
                 ):
@@ -157,6 +158,13 @@ class TableBuilder:
             raise self._unsupported(name, exc.value_type.__name__) from exc
         except orjson.JSONEncodeError as exc:
             raise self._unsupported(name, f"unserializable json ({exc})") from exc
+        if not column.nullable and built.array.null_count:
+            raise UnsupportedValue(
+                f"table '{self.name}', column '{name}': a null (or a value that does not fit "
+                f"{column.type_label}) in a column that may not be null (e.g. a primary key)",
+                table=self.name,
+                column=name,
+            )
         arrays[name] = built.array
         for data_type, bucket in built.variants.items():
             self._build_variant(column, data_type, bucket, arrays, drop_rows)
@@ -173,13 +181,18 @@ class TableBuilder:
             raise self._unsupported(name, exc.value_type.__name__) from exc
         if column is None:
             return None  # only nulls so far: the type is not known yet
-        flags = self.column_flags.get(name)
-        if flags is not None:
-            column = replace(column, hints=column.hints | flags.hints, nullable=flags.nullable)
+        column = self._with_flags(column)
         if self.existed and not self._allowed("columns", column, values, drop_rows):
             return None
         self._add_column(column)
         return column
+
+    def _with_flags(self, column: Column) -> Column:
+        """Apply hints declared for a column whose type comes from the data."""
+        flags = self.column_flags.get(column.name)
+        if flags is None:
+            return column
+        return replace(column, hints=column.hints | flags.hints, nullable=flags.nullable)
 
     def _maybe_widen(self, column: Column, kinds: set[type]) -> Column:
         """A column created in this package and not yet loaded may widen from bigint to double."""

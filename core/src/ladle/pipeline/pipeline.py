@@ -202,6 +202,12 @@ class Pipeline:
     # -- internals -------------------------------------------------------------------------------
     def _as_source(self, data: Any, table_name: str | None) -> Source:
         if isinstance(data, Source):
+            if table_name is not None:
+                raise ConfigError(
+                    f"table_name applies to one resource, not to source '{data.name}': use "
+                    f"source.<resource>.apply_hints(table_name=...)",
+                    key="table_name",
+                )
             return data
         if isinstance(data, (list, tuple)) and data and all(isinstance(r, Resource) for r in data):
             return source_of_resources(self.default_schema_name, list(data))
@@ -212,8 +218,7 @@ class Pipeline:
 
     def _extract(self, data: Any, hints: RunHints, *, normalize: bool) -> LoadPackage:
         """Extract into a new package; with `normalize`, normalize items as they are yielded."""
-        source = self._as_source(data, hints.table_name)
-        hints.apply_to(source)
+        source = hints.applied_to(self._as_source(data, hints.table_name))
         self._check_dispositions(source)
         progress = Progress(self.progress_mode)
         progress.stage("extract")
@@ -341,18 +346,21 @@ class RunHints:
     primary_key: KeyHint = None
     schema_contract: SchemaContractLike = None
 
-    def apply_to(self, source: Source) -> None:
+    def applied_to(self, source: Source) -> Source:
+        """A copy of the source with the hints on its selected resources (the caller's object
+        stays as it was, so hints of one run do not leak into the next)."""
         patch = (self.write_disposition, self.columns, self.primary_key, self.schema_contract)
         if all(value is None for value in patch):
-            return
-        for name, item in list(source.resources.items()):
-            if item.selected:
-                source.resources[name] = item.copy().apply_hints(
-                    write_disposition=self.write_disposition,
-                    columns=self.columns,
-                    primary_key=self.primary_key,
-                    schema_contract=self.schema_contract,
-                )
+            return source
+        patched = source.with_resources(*source.selected_resources)
+        for item in patched.selected_resources.values():
+            item.apply_hints(
+                write_disposition=self.write_disposition,
+                columns=self.columns,
+                primary_key=self.primary_key,
+                schema_contract=self.schema_contract,
+            )
+        return patched
 
 
 def pipeline(

@@ -169,6 +169,9 @@ def _port(value: Any) -> int:
         port = int(_plain(value))
     except (TypeError, ValueError):
         raise ConfigError(
-            f"PostgreSQL port must be a number, got {_plain(value)!r}", key=f"{SECRET_KEY}.port"
+            # Never echo the value: a '/' in an unescaped password makes libpq read it as the port.
+            "PostgreSQL port is not a number (percent-encode special characters such as '/' "
+            "in the password of a connection string)",
+            key=f"{SECRET_KEY}.port",
         ) from None
     return port
