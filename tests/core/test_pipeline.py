@@ -210,3 +210,15 @@ def test_filter_then_map_on_single_records(make_pipeline: PipelineFactory) -> No
         {"double": 4},
         {"double": 8},
     ]
+
+
+def test_duckdb_memory_is_capped_on_connections_ladle_opens(tmp_path: object) -> None:
+    capped = ladle.pipeline("capped", pipelines_dir="work", progress=False)
+    capped.run([{"a": 1}], table_name="t")
+    limit = rows(capped, "SELECT current_setting('memory_limit') AS m")[0]["m"]
+    assert str(limit).startswith(("488", "512"))  # DuckDB prints 512MB as 488.2 MiB
+    free = ladle.pipeline(
+        "free", destination=ladle.destinations.duckdb(load_memory_limit=None), progress=False
+    )
+    free.run([{"a": 1}], table_name="t")
+    assert rows(free, "SELECT current_setting('memory_limit') AS m")[0]["m"] != limit

@@ -20,9 +20,15 @@ _BY_NAME: dict[str, type[Destination]] = {
 }
 
 
-def duckdb(path_or_connection: str | Path | Any = None) -> DuckDbDestination:
-    """DuckDB at a file path (default `./<pipeline_name>.duckdb`) or on an open connection."""
-    return DuckDbDestination(path_or_connection)
+def duckdb(
+    path_or_connection: str | Path | Any = None, *, load_memory_limit: str | None = "512MB"
+) -> DuckDbDestination:
+    """DuckDB at a file path (default `./<pipeline_name>.duckdb`) or on an open connection.
+
+    `load_memory_limit` caps DuckDB's memory on the connections ladle opens (None: DuckDB's
+    default, 80% of RAM); an open connection you pass is left as you configured it.
+    """
+    return DuckDbDestination(path_or_connection, load_memory_limit=load_memory_limit)
 
 
 def postgres(

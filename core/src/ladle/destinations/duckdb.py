@@ -30,6 +30,9 @@ CAPABILITIES = Capabilities(
     max_decimal_precision=38,
 )
 
+# DuckDB would take up to 80% of RAM for its buffer pool; a load needs far less.
+DEFAULT_LOAD_MEMORY_LIMIT = "512MB"
+
 DUCKDB_TYPES = {
     "bigint": "BIGINT",
     "double": "DOUBLE",
@@ -51,9 +54,13 @@ class DuckDbDestination(Destination):
     capabilities = CAPABILITIES
 
     def __init__(
-        self, path_or_connection: str | Path | duckdb_lib.DuckDBPyConnection | None = None
+        self,
+        path_or_connection: str | Path | duckdb_lib.DuckDBPyConnection | None = None,
+        *,
+        load_memory_limit: str | None = DEFAULT_LOAD_MEMORY_LIMIT,
     ) -> None:
         self.target = path_or_connection
+        self.load_memory_limit = load_memory_limit
 
     def database_path(self, pipeline_name: str) -> str:
         if isinstance(self.target, (str, Path)):
@@ -70,6 +77,10 @@ class DuckDbDestination(Destination):
             raise DestinationError(
                 f"cannot open the DuckDB file {path}: {exc}", destination="duckdb", path=path
             ) from exc
+        if self.load_memory_limit is not None:
+            # Bounds DuckDB's buffer pool while loading (it spills beyond); only on
+            # connections ladle opens, which live for one load or one query.
+            connection.execute(f"SET memory_limit = {quote_literal(self.load_memory_limit)}")
         return DuckDbClient(connection, dataset_name, owned=True)
 
     def __repr__(self) -> str:
