@@ -643,7 +643,6 @@ ERROR_CASES: list[tuple[type[ladle.LadleError], dict[str, Any], bool]] = [
         False,
     ),
     (ladle.UnsupportedValue, {"table": "t", "column": "c"}, False),
-    (ladle.PipelineError, {}, False),
     (ladle.DestinationError, {"destination": "duckdb", "path": "/x.duckdb"}, True),
     (ladle.LoadError, {"load_id": "123", "destination": "duckdb"}, True),
 ]

@@ -18,7 +18,6 @@ PUBLIC = {
     "LoadError",
     "LoadInfo",
     "Pipeline",
-    "PipelineError",
     "Resource",
     "Schema",
     "SchemaContract",

@@ -10,7 +10,6 @@
     |   +-- ContractViolation       a schema contract set to "freeze" was broken
     |   +-- UnsupportedValue        a value ladle cannot store, e.g. of an unknown type or cyclic
     |                               (names table and column)
-    +-- PipelineError               the pipeline cannot do what was asked (e.g. nothing pending)
     +-- DestinationError            the destination failed; nothing of the package was committed
         +-- LoadError               a package could not be loaded (names the table)
 
@@ -82,10 +81,6 @@ class UnsupportedValue(SchemaError):
     """A value has a Python type ladle cannot store."""
 
 
-class PipelineError(LadleError):
-    """The pipeline was asked for something it cannot do in its current state."""
-
-
 class DestinationError(LadleError):
     """The destination failed; the package being loaded was rolled back."""
 
@@ -105,7 +100,6 @@ __all__ = [
     "ItemNotSerializable",
     "LadleError",
     "LoadError",
-    "PipelineError",
     "SchemaError",
     "UnknownDestination",
     "UnsupportedValue",

@@ -71,7 +71,6 @@ class Resource:
     args: tuple[Any, ...] = ()
     kwargs: dict[str, Any] = field(default_factory=dict)
     steps: list[Step] = field(default_factory=list)
-    section: str | None = None  # the source this resource belongs to, for config look-ups
 
     # -- binding ------------------------------------------------------------------------------
     def __call__(self, *args: Any, **kwargs: Any) -> Resource:

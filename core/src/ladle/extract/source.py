@@ -133,7 +133,6 @@ def _collect_resources(returned: Any, source_name: str) -> dict[str, Resource]:
     resources: dict[str, Resource] = {}
     for item in items:
         copied = item.copy()
-        copied.section = source_name
         if copied.name in resources:
             raise ConfigError(f"source '{source_name}' has two resources named '{copied.name}'")
         resources[copied.name] = copied

@@ -160,12 +160,6 @@ class Schema:
             out.extend(t for t in self.tables.values() if t.parent == table.name)
         return out
 
-    def root_of(self, table_name: str) -> str:
-        table = self.tables[table_name]
-        while table.parent is not None:
-            table = self.tables[table.parent]
-        return table.name
-
     def changes_since(self, old: Schema) -> list[str]:
         """Human-readable differences: new tables and new columns."""
         changes: list[str] = []
