@@ -6,11 +6,10 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ladle.configuration import Secret
 from ladle.destinations.base import Capabilities, Destination, DestinationClient
 from ladle.destinations.duckdb import DuckDbDestination
 from ladle.destinations.filesystem import FilesystemDestination
-from ladle.destinations.postgres import CredentialsLike, PostgresDestination
+from ladle.destinations.postgres import PostgresDestination
 from ladle.errors import UnknownDestination
 
 _BY_NAME: dict[str, type[Destination]] = {
@@ -31,25 +30,9 @@ def duckdb(
     return DuckDbDestination(path_or_connection, load_memory_limit=load_memory_limit)
 
 
-def postgres(
-    credentials: CredentialsLike | None = None,
-    *,
-    host: str | None = None,
-    port: int | str | None = None,
-    database: str | None = None,
-    user: str | None = None,
-    password: str | Secret | None = None,
-) -> PostgresDestination:
-    """PostgreSQL from a connection string (`postgresql://user:password@host:5432/db`) or parts.
-
-    Without arguments the credentials come from `ladle.secrets["destination.postgres.credentials"]`
-    (env `DESTINATION__POSTGRES__CREDENTIALS`, then `.ladle/secrets.toml`); explicit parts
-    override what the string gives. The password is a `ladle.Secret`: never shown in a repr,
-    error or log. psycopg is imported only when connecting.
-    """
-    return PostgresDestination(
-        credentials, host=host, port=port, database=database, user=user, password=password
-    )
+# The factory is the class: `ladle.destinations.postgres("postgresql://...")` or parts
+# (see PostgresDestination for where credentials come from when none are given).
+postgres = PostgresDestination
 
 
 def filesystem(

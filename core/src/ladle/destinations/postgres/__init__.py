@@ -29,7 +29,14 @@ CAPABILITIES = Capabilities(
 
 
 class PostgresDestination(Destination):
-    """`ladle.destinations.postgres("postgresql://user:password@host:5432/database")`."""
+    """PostgreSQL from a connection string (`postgresql://user:password@host:5432/db`) or parts.
+
+    `ladle.destinations.postgres(...)` is this class. Without arguments the credentials come
+    from `ladle.secrets["destination.postgres.credentials"]` (env
+    `DESTINATION__POSTGRES__CREDENTIALS`, then `.ladle/secrets.toml`); explicit parts override
+    what the string gives. The password is a `ladle.Secret`, never shown in a repr, error or
+    log. psycopg is imported only when connecting.
+    """
 
     name = "postgres"
     capabilities = CAPABILITIES
