@@ -93,8 +93,7 @@ class SqlClient(DestinationClient):
         )
 
     def is_loaded(self, load_id: str) -> bool:
-        if not self.table_exists(LOADS_TABLE):
-            return False
+        """Whether that load id was committed; call after `ensure_dataset` (the table exists)."""
         rows = self.execute(
             f"SELECT 1 FROM {self.table_ref(LOADS_TABLE)} WHERE load_id = {self.placeholder}",
             [load_id],

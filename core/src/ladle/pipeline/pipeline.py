@@ -221,7 +221,6 @@ class Pipeline:
         source = hints.applied_to(self._as_source(data, hints.table_name))
         self._check_dispositions(source)
         progress = Progress(self.progress_mode)
-        progress.stage("extract")
         load_id = new_load_id()
         self.packages.discard_partials()
         partial = self.packages.start(load_id)
@@ -270,7 +269,6 @@ class Pipeline:
 
     def _normalize_package(self, package: LoadPackage) -> None:
         progress = Progress(self.progress_mode)
-        progress.stage("normalize")
         normalizer = self._normalizer(
             package.root, package.load_id, package.manifest.schema_name, progress
         )

@@ -39,11 +39,6 @@ class Progress:
         self.counts: dict[tuple[str, str], int] = defaultdict(int)
         self.started = time.monotonic()
         self._last_render = 0.0
-        self._stage = ""
-
-    def stage(self, name: str) -> None:
-        self._stage = name
-        self.started_stage = time.monotonic()
 
     def add(self, stage: str, table: str, rows: int) -> None:
         self.counts[(stage, table)] += rows
