@@ -18,6 +18,7 @@ import child
 import dataset
 import destination_cases
 import duckdb
+import merge_cases
 import prepare
 from child import Outcome, Timer
 
@@ -62,6 +63,16 @@ def _ladle(ctx: Context, data: Callable[[], Iterable[Any]]) -> Outcome:
 
 def _ladle_dicts(ctx: Context) -> Outcome:
     return _ladle(ctx, lambda: dataset.iter_events(ctx.rows, ctx.seed))
+
+
+def _ladle_dicts_incremental(ctx: Context) -> Outcome:
+    """The dict path with a cursor on `created_at` that every row passes: its cost per row."""
+    import ladle
+
+    def events(created_at: Any = ladle.incremental("created_at")) -> Iterable[Any]:
+        yield from dataset.iter_events(ctx.rows, ctx.seed)
+
+    return _ladle(ctx, lambda: ladle.resource(events, name=dataset.ROOT_TABLE))
 
 
 def _ladle_arrow(ctx: Context) -> Outcome:
@@ -135,8 +146,10 @@ CASES: dict[str, Callable[[Context], Outcome]] = {
     "duckdb-read_json": _duckdb_read_json,
     "duckdb-arrow-insert": _duckdb_arrow_insert,
     "ladle-dicts": _ladle_dicts,
+    "ladle-dicts-incremental": _ladle_dicts_incremental,
     "ladle-arrow": _ladle_arrow,
     **destination_cases.CASES,
+    **merge_cases.CASES,
 }
 
 

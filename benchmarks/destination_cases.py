@@ -24,7 +24,7 @@ ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
 @contextlib.contextmanager
-def _throwaway_database() -> Iterator[str]:
+def throwaway_database() -> Iterator[str]:
     import psycopg
 
     name = f"ladle_bench_{secrets.token_hex(4)}"
@@ -37,7 +37,7 @@ def _throwaway_database() -> Iterator[str]:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def _pipeline(ctx: Context, destination: Any) -> Any:
+def bench_pipeline(ctx: Context, destination: Any) -> Any:
     import ladle
 
     return ladle.pipeline(
@@ -49,32 +49,32 @@ def _pipeline(ctx: Context, destination: Any) -> Any:
     )
 
 
-def _counts(info: Any) -> dict[str, int]:
+def row_counts(info: Any) -> dict[str, int]:
     return {str(table): int(n) for table, n in info.row_counts.items()}
 
 
 def ladle_postgres(ctx: Context) -> Outcome:
     import ladle
 
-    with _throwaway_database() as dsn:
-        pipeline = _pipeline(ctx, ladle.destinations.postgres(dsn))
+    with throwaway_database() as dsn:
+        pipeline = bench_pipeline(ctx, ladle.destinations.postgres(dsn))
         items = dataset.iter_events(ctx.rows, ctx.seed)
         with Timer() as timer:
             info = pipeline.run(items, table_name=dataset.ROOT_TABLE)
-    return timer, _counts(info)
+    return timer, row_counts(info)
 
 
 def ladle_postgres_load(ctx: Context) -> Outcome:
     """Only the load stage: extract and normalize run first, untimed."""
     import ladle
 
-    with _throwaway_database() as dsn:
-        pipeline = _pipeline(ctx, ladle.destinations.postgres(dsn))
+    with throwaway_database() as dsn:
+        pipeline = bench_pipeline(ctx, ladle.destinations.postgres(dsn))
         pipeline.extract(dataset.iter_events(ctx.rows, ctx.seed), table_name=dataset.ROOT_TABLE)
         pipeline.normalize()
         with Timer() as timer:
             info = pipeline.load()
-    return timer, _counts(info)
+    return timer, row_counts(info)
 
 
 def postgres_copy(ctx: Context) -> Outcome:
@@ -85,7 +85,7 @@ def postgres_copy(ctx: Context) -> Outcome:
 
     import ladle
 
-    pipeline = _pipeline(ctx, ladle.destinations.duckdb(str(ctx.workdir / "unused.duckdb")))
+    pipeline = bench_pipeline(ctx, ladle.destinations.duckdb(str(ctx.workdir / "unused.duckdb")))
     pipeline.extract(dataset.iter_events(ctx.rows, ctx.seed), table_name=dataset.ROOT_TABLE)
     (package,) = pipeline.normalize()
     schema = package.schema()
@@ -97,7 +97,7 @@ def postgres_copy(ctx: Context) -> Outcome:
         sink = io.BytesIO()
         pa_csv.write_csv(table, sink, write_options=options)
         prepared.append((file.table, table.column_names, sink.getvalue(), table.num_rows))
-    with _throwaway_database() as dsn, psycopg.connect(dsn) as connection:
+    with throwaway_database() as dsn, psycopg.connect(dsn) as connection:
         for name, table in schema.tables.items():
             columns = ", ".join(f'"{c.name}" {_pg_type(c)}' for c in table.columns.values())
             connection.execute(f'CREATE TABLE "{name}" ({columns})')
@@ -126,11 +126,11 @@ def _pg_type(column: Any) -> str:
 def ladle_filesystem(ctx: Context) -> Outcome:
     import ladle
 
-    pipeline = _pipeline(ctx, ladle.destinations.filesystem(Path(ctx.workdir) / "lake"))
+    pipeline = bench_pipeline(ctx, ladle.destinations.filesystem(Path(ctx.workdir) / "lake"))
     items = dataset.iter_events(ctx.rows, ctx.seed)
     with Timer() as timer:
         info = pipeline.run(items, table_name=dataset.ROOT_TABLE)
-    return timer, _counts(info)
+    return timer, row_counts(info)
 
 
 CASES = {

@@ -23,8 +23,8 @@ WORK = BENCH_DIR / ".work"
 DLT_CASES = ("dlt-default", "dlt-tuned")
 ALL_CASES = (
     "python-generate", "python-arrow-generate", "duckdb-read_json", "duckdb-arrow-insert",
-    "ladle-dicts", "ladle-arrow", "ladle-filesystem", "ladle-postgres", "ladle-postgres-load",
-    "postgres-copy", *DLT_CASES,
+    "ladle-dicts", "ladle-dicts-incremental", "ladle-arrow", "ladle-filesystem", "ladle-postgres",
+    "ladle-postgres-load", "postgres-copy", "ladle-merge", "ladle-postgres-merge", *DLT_CASES,
 )  # fmt: skip
 ROOT_ONLY = ("python-generate", "python-arrow-generate", "duckdb-arrow-insert", "ladle-arrow")
 

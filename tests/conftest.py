@@ -7,7 +7,10 @@ from pathlib import Path
 
 import pytest
 
-import ladle
+# The conformance suites in ladle.testing assert like tests: show their failures like tests.
+pytest.register_assert_rewrite("ladle.testing")
+
+import ladle  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

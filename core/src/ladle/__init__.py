@@ -17,14 +17,17 @@ from ladle.errors import (
     LadleError,
     LoadError,
     SchemaError,
+    StateConflict,
     UnknownDestination,
     UnsupportedValue,
 )
+from ladle.extract.incremental import Incremental, incremental
 from ladle.extract.resource import Resource, resource, transformer
 from ladle.extract.source import Source, source
 from ladle.pipeline.load_info import LoadInfo
 from ladle.pipeline.pipeline import Pipeline, pipeline
 from ladle.schema import Column, Schema, SchemaContract, Table
+from ladle.state.context import source_state, state
 from ladle.version import __version__
 
 __all__ = [
@@ -34,6 +37,7 @@ __all__ = [
     "ContractViolation",
     "DestinationError",
     "ExtractError",
+    "Incremental",
     "ItemNotSerializable",
     "LadleError",
     "LoadError",
@@ -45,15 +49,19 @@ __all__ = [
     "SchemaError",
     "Secret",
     "Source",
+    "StateConflict",
     "Table",
     "UnknownDestination",
     "UnsupportedValue",
     "__version__",
     "config",
     "destinations",
+    "incremental",
     "pipeline",
     "resource",
     "secrets",
     "source",
+    "source_state",
+    "state",
     "transformer",
 ]

@@ -11,7 +11,9 @@
     |   +-- UnsupportedValue        a value ladle cannot store, e.g. of an unknown type or cyclic
     |                               (names table and column)
     +-- DestinationError            the destination failed; nothing of the package was committed
-        +-- LoadError               a package could not be loaded (names the table)
+    |   +-- LoadError               a package could not be loaded (names the table)
+    +-- StateConflict               another worker committed the same state scope first; nothing
+                                    of this load was committed, and a retry loads what is missing
 
 Errors are plain data: every field is a keyword argument, so they pickle and cross process
 boundaries (orchestrators run tasks in other processes). The original exception stays on
@@ -91,6 +93,14 @@ class LoadError(DestinationError):
     """A load package could not be loaded into the destination."""
 
 
+class StateConflict(LadleError):
+    """Another worker committed the same state scope (e.g. a resource's cursor) since this
+    load's data was extracted. Nothing of this load was committed; a retry syncs the newer state
+    and loads only what is still missing."""
+
+    retryable = True
+
+
 __all__ = [
     "ConfigError",
     "ConfigKeyMissing",
@@ -101,6 +111,7 @@ __all__ = [
     "LadleError",
     "LoadError",
     "SchemaError",
+    "StateConflict",
     "UnknownDestination",
     "UnsupportedValue",
 ]

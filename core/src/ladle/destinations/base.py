@@ -1,8 +1,9 @@
 """The destination interface: a factory with capabilities, and a client that loads packages.
 
 A destination is anything with a `name`, `capabilities` and `client(pipeline_name, dataset_name)`.
-Its client loads one normalized package atomically (`load_package`), says whether a load id is
-already committed, returns the newest stored schema, and answers read-back queries as Arrow.
+Its client loads one normalized package atomically (`load_package`: data, schema, state and the
+load's row commit together or not at all), returns the newest stored schema and state (so a
+worker with an empty disk resumes), and answers read-back queries as Arrow.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import pyarrow as pa
 from ladle.load.package import LoadPackage
 from ladle.schema.data_types import DATA_TYPES
 from ladle.schema.schema import Schema
+from ladle.state.scopes import ScopeState
 
 FileFormat = Literal["arrow", "parquet"]
 
@@ -38,13 +40,20 @@ class DestinationClient(ABC):
     """A connection to one dataset of a destination. Use it as a context manager."""
 
     @abstractmethod
-    def load_package(self, package: LoadPackage, schema: Schema) -> bool:
-        """Load all files of `package` in one transaction, with its schema and load row.
-        Returns False (and changes nothing) if the load id was committed before."""
+    def load_package(self, package: LoadPackage, schema: Schema) -> Schema | None:
+        """Load all files of `package` in one transaction, with its schema, its state changes
+        (`package.manifest.state_changes`) and its load row. Returns the schema as stored
+        (merged with what other workers stored meanwhile), or None (changing nothing) if the
+        load id was committed before. Raises `StateConflict` (committing nothing) if a state
+        scope moved past the package's base version."""
 
     @abstractmethod
     def stored_schema(self, schema_name: str) -> Schema | None:
         """The newest schema of that name stored in the dataset, if any."""
+
+    @abstractmethod
+    def stored_state(self, pipeline_name: str) -> dict[str, ScopeState]:
+        """The newest committed version of every state scope of the pipeline."""
 
     @abstractmethod
     def query(self, sql: str) -> pa.Table:

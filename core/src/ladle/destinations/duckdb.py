@@ -8,7 +8,7 @@ schema and load rows, commit.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,12 +19,10 @@ from ladle.destinations.base import Capabilities, Destination
 from ladle.destinations.sql import SqlClient, quote
 from ladle.duckdb_results import arrow_result
 from ladle.errors import DestinationError
-from ladle.load.package import LoadPackage, PackageFile
-from ladle.schema.schema import Table
 
 CAPABILITIES = Capabilities(
     transactions=True,
-    merge=False,  # arrives with incremental loading and state in the destination
+    merge=True,
     max_identifier_length=None,
     preferred_file_format="arrow",
     max_decimal_precision=38,
@@ -72,8 +70,10 @@ class DuckDbDestination(Destination):
             return DuckDbClient(self.target, dataset_name, owned=False)
         path = self.database_path(pipeline_name)
         try:
+            if path != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
             connection = duckdb_lib.connect(path)
-        except duckdb_lib.Error as exc:
+        except (duckdb_lib.Error, OSError) as exc:
             raise DestinationError(
                 f"cannot open the DuckDB file {path}: {exc}", destination="duckdb", path=path
             ) from exc
@@ -94,6 +94,8 @@ class DuckDbDestination(Destination):
 
 class DuckDbClient(SqlClient):
     type_names = DUCKDB_TYPES
+    unique_violation = (duckdb_lib.ConstraintException,)
+    temp_schema = "temp.main"
 
     def __init__(
         self, connection: duckdb_lib.DuckDBPyConnection, dataset_name: str, *, owned: bool
@@ -128,20 +130,18 @@ class DuckDbClient(SqlClient):
         )
         return {row[0] for row in rows}
 
-    def insert_file(self, table: Table, file: PackageFile, package: LoadPackage) -> None:
-        with pa.OSFile(str(package.file(file.path))) as source:
-            reader = pa.ipc.open_file(source)
-            batches = (reader.get_batch(i) for i in range(reader.num_record_batches))
-            stream = pa.RecordBatchReader.from_batches(reader.schema, batches)
-            self.connection.register("_ladle_file", stream)
-            try:
-                self.execute(
-                    f"INSERT INTO {self.table_ref(table.name)} BY NAME SELECT * FROM _ladle_file"
-                )
-            finally:
-                # After a failed INSERT the transaction is aborted; keep the real error.
-                with contextlib.suppress(duckdb_lib.Error):
-                    self.connection.unregister("_ladle_file")
+    def insert_arrow(
+        self, target: str, schema: pa.Schema, batches: Iterable[pa.RecordBatch]
+    ) -> None:
+        """Straight from the (memory-mapped) batches; `BY NAME`, so they may lack columns."""
+        stream = pa.RecordBatchReader.from_batches(schema, batches)
+        self.connection.register("_ladle_file", stream)
+        try:
+            self.execute(f"INSERT INTO {target} BY NAME SELECT * FROM _ladle_file")
+        finally:
+            # After a failed INSERT the transaction is aborted; keep the real error.
+            with contextlib.suppress(duckdb_lib.Error):
+                self.connection.unregister("_ladle_file")
 
     def query(self, sql: str) -> pa.Table:
         self._use_dataset()

@@ -8,16 +8,22 @@ from abc import abstractmethod
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import pyarrow as pa
+
+from ladle import crash_points
 from ladle.destinations.base import DestinationClient
+from ladle.destinations.sql_merge import write_data
+from ladle.destinations.sql_names import quote as quote  # re-exported: clients import it here
+from ladle.load.normalized_file import record_batches
 from ladle.load.package import LoadPackage, PackageFile
 from ladle.schema.schema import Column, Schema, Table
+from ladle.state import codec
+from ladle.state.conflict import state_conflict
+from ladle.state.scopes import ScopeState, StateChange
 
 LOADS_TABLE = "_ladle_loads"
 SCHEMAS_TABLE = "_ladle_schemas"
-
-
-def quote(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
+STATE_TABLE = "_ladle_state"
 
 
 class SqlClient(DestinationClient):
@@ -26,6 +32,8 @@ class SqlClient(DestinationClient):
     type_names: dict[str, str]
     # The driver's parameter marker: "?" for DuckDB, "%s" for psycopg.
     placeholder = "?"
+    # What the driver raises when an INSERT breaks a primary key.
+    unique_violation: tuple[type[Exception], ...] = ()
 
     def __init__(self, dataset_name: str) -> None:
         self.dataset_name = dataset_name
@@ -37,8 +45,28 @@ class SqlClient(DestinationClient):
         """Run one statement; returns the rows it produced (empty for DDL and DML)."""
 
     @abstractmethod
+    def insert_arrow(
+        self, target: str, schema: pa.Schema, batches: Iterable[pa.RecordBatch]
+    ) -> None:
+        """Append record batches (streamed, by column name) to `target`, a table reference."""
+
+    # Where temporary (staging) tables live: `temp_ref(name)` reaches one made by
+    # `CREATE TEMP TABLE name`. Each connection sees only its own.
+    temp_schema: str
+
+    def temp_ref(self, name: str) -> str:
+        return f"{self.temp_schema}.{quote(name)}"
+
+    def analyze(self, table_ref: str, columns: Sequence[str]) -> None:
+        """Refresh the planner's statistics of these columns of a freshly filled table."""
+
+    def lock_for_merge(self, table: str) -> None:
+        """Keep other workers from merging into `table` until this transaction ends."""
+
     def insert_file(self, table: Table, file: PackageFile, package: LoadPackage) -> None:
         """Append the rows of one normalized file to `table`."""
+        with record_batches(package, file) as (schema, batches):
+            self.insert_arrow(self.table_ref(table.name), schema, batches)
 
     @abstractmethod
     def begin(self) -> None: ...
@@ -50,28 +78,30 @@ class SqlClient(DestinationClient):
     def rollback(self) -> None: ...
 
     # -- the load transaction ---------------------------------------------------------------------
-    def load_package(self, package: LoadPackage, schema: Schema) -> bool:
+    def load_package(self, package: LoadPackage, schema: Schema) -> Schema | None:
         self.begin()
         try:
             self.ensure_dataset()
             if self.is_loaded(package.load_id):
                 self.rollback()
-                return False
+                return None
+            # State first: a conflict fails before any data is written.
+            self.commit_state(package)
+            stored = self.store_schema(schema)
             self.evolve_tables(schema.data_tables())
             for name in package.manifest.replace_tables:
                 self.execute(f"DELETE FROM {self.table_ref(name)}")
-            for file in package.manifest.normalized:
-                self.insert_file(schema.tables[file.table], file, package)
-            self.store_schema(schema)
+            write_data(self, package, schema)  # appends, or merges through staging tables
             self.execute(
                 f"INSERT INTO {self.table_ref(LOADS_TABLE)} VALUES ({self._markers(5)})",
-                [package.load_id, schema.name, 0, _now(), schema.version_hash],
+                [package.load_id, schema.name, 0, _now(), stored.version_hash],
             )
+            crash_points.reached("load")
         except BaseException:
             self.rollback()
             raise
         self.commit()
-        return True
+        return stored
 
     def create_dataset(self) -> None:
         """Make the dataset exist (a schema here; e.g. an attached file elsewhere)."""
@@ -91,6 +121,12 @@ class SqlClient(DestinationClient):
             f"NOT NULL, schema_name {t['text']}, version {t['bigint']}, inserted_at "
             f"{t['timestamp']}, schema {t['text']})"
         )
+        self.execute(
+            f"CREATE TABLE IF NOT EXISTS {self.table_ref(STATE_TABLE)} (pipeline_name "
+            f"{t['text']} NOT NULL, scope {t['text']} NOT NULL, version {t['bigint']} NOT NULL, "
+            f"state {t['text']} NOT NULL, load_id {t['text']} NOT NULL, inserted_at "
+            f"{t['timestamp']}, PRIMARY KEY (pipeline_name, scope, version))"
+        )
 
     def is_loaded(self, load_id: str) -> bool:
         """Whether that load id was committed; call after `ensure_dataset` (the table exists)."""
@@ -100,23 +136,80 @@ class SqlClient(DestinationClient):
         )
         return bool(rows)
 
-    def store_schema(self, schema: Schema) -> None:
-        exists = self.execute(
-            f"SELECT 1 FROM {self.table_ref(SCHEMAS_TABLE)} WHERE version_hash = {self.placeholder}"
-            f" AND schema_name = {self.placeholder}",
-            [schema.version_hash, schema.name],
-        )
-        if not exists:
+    def store_schema(self, schema: Schema) -> Schema:
+        """Store `schema` merged into the newest stored one (another worker may have evolved it
+        since); returns the schema as stored. Writes only when something is new."""
+        newest = self.stored_schema(schema.name)
+        if newest is not None and newest.merged_with(schema) is newest:
+            return newest
+        self.lock_for_schema_change()
+        newest = self.stored_schema(schema.name)  # again: a worker may have stored one meanwhile
+        merged = newest.merged_with(schema) if newest is not None else schema
+        if merged is not newest:
             self.execute(
                 f"INSERT INTO {self.table_ref(SCHEMAS_TABLE)} VALUES ({self._markers(5)})",
                 [
-                    schema.version_hash,
-                    schema.name,
-                    schema.version,
+                    merged.version_hash,
+                    merged.name,
+                    merged.version,
                     _now(),
-                    schema.to_json().decode(),
+                    merged.to_json().decode(),
                 ],
             )
+        return merged
+
+    def lock_for_schema_change(self) -> None:
+        """Keep other workers from storing a schema until this transaction ends (a no-op for
+        single-writer databases)."""
+
+    # -- state ------------------------------------------------------------------------------------
+    def commit_state(self, package: LoadPackage) -> None:
+        """Write the state scopes the package changes, each as its next version; StateConflict if
+        another worker committed one of them since the package's data was extracted."""
+        pipeline_name = package.manifest.pipeline_name
+        # In scope order, so two workers never wait on each other's rows in opposite orders.
+        changes = sorted(map(StateChange.from_dict, package.manifest.state_changes), key=_scope)
+        for change in changes:
+            rows = self.execute(
+                f"SELECT version, load_id FROM {self.table_ref(STATE_TABLE)} "
+                f"WHERE pipeline_name = {self.placeholder} AND scope = {self.placeholder} "
+                "ORDER BY version DESC LIMIT 1",
+                [pipeline_name, change.scope],
+            )
+            current = ScopeState(rows[0][0], {}, rows[0][1]) if rows else None
+            if not change.applies_to(current):
+                version = current.version if current is not None else 0
+                raise state_conflict(change, version, package.load_id)
+            try:
+                self.execute(
+                    f"INSERT INTO {self.table_ref(STATE_TABLE)} VALUES ({self._markers(6)})",
+                    [
+                        pipeline_name,
+                        change.scope,
+                        change.version,
+                        codec.dumps(change.value, owner=change.scope).decode(),
+                        package.load_id,
+                        _now(),
+                    ],
+                )
+            except self.unique_violation as exc:  # a concurrent worker inserted it first
+                raise state_conflict(change, change.version, package.load_id) from exc
+
+    def stored_state(self, pipeline_name: str) -> dict[str, ScopeState]:
+        if not self.table_exists(STATE_TABLE):
+            return {}
+        state = self.table_ref(STATE_TABLE)
+        rows = self.execute(
+            f"SELECT s.scope, s.version, s.state, s.load_id FROM {state} s JOIN (SELECT scope, "
+            f"max(version) AS version FROM {state} WHERE pipeline_name = {self.placeholder} "
+            "GROUP BY scope) newest ON s.scope = newest.scope AND s.version = newest.version "
+            f"WHERE s.pipeline_name = {self.placeholder}",
+            [pipeline_name, pipeline_name],
+        )
+        return {
+            scope: ScopeState(version, codec.loads(body), load_id)
+            for scope, version, body, load_id in rows
+        }
 
     def stored_schema(self, schema_name: str) -> Schema | None:
         if not self.table_exists(SCHEMAS_TABLE):
@@ -170,6 +263,10 @@ class SqlClient(DestinationClient):
 
     def table_exists(self, table: str) -> bool:
         return bool(self.existing_columns(table))
+
+
+def _scope(change: StateChange) -> str:
+    return change.scope
 
 
 def _now() -> datetime.datetime:

@@ -44,8 +44,24 @@ def columns_from_hint(hint: Any, resource: str) -> dict[str, dict[str, Any]]:
                 key=f"columns.{name}",
                 resource=resource,
             )
+        _check_merge_flags(name, spec, resource)
         out[name] = dict(spec)
     return out
+
+
+def _check_merge_flags(name: str, spec: Mapping[str, Any], resource: str) -> None:
+    """`dedup_sort` is a direction; `hard_delete` (like the key hints) is a flag."""
+    problem = None
+    if "dedup_sort" in spec and spec["dedup_sort"] not in ("asc", "desc"):
+        problem = f"dedup_sort must be 'asc' or 'desc', not {spec['dedup_sort']!r}"
+    elif "hard_delete" in spec and not isinstance(spec["hard_delete"], bool):
+        problem = f"hard_delete must be True or False, not {spec['hard_delete']!r}"
+    if problem is not None:
+        raise ConfigError(
+            f"resource '{resource}', column '{name}': {problem}",
+            key=f"columns.{name}",
+            resource=resource,
+        )
 
 
 def _from_pydantic(model: Any) -> dict[str, dict[str, Any]]:

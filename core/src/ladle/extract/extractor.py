@@ -22,14 +22,19 @@ from typing import IO, Any, Protocol
 
 import pyarrow as pa
 
+from ladle import crash_points
 from ladle.errors import ExtractError, ItemNotSerializable, LadleError
 from ladle.extract.column_hints import columns_from_hint, key_list
 from ladle.extract.resource import Resource
+from ladle.extract.resource_state import ExtractionState
 from ladle.extract.source import Source
+from ladle.extract.write_disposition import check_merge_hints
 from ladle.load.package import PackageFile, file_stem
+from ladle.normalize.arrow_items import as_arrow
 from ladle.normalize.normalizer import PackageNormalizer, as_records
 from ladle.pipeline.progress import Progress
 from ladle.schema.naming import normalize_identifier
+from ladle.state.context import current_resource
 
 RECORDS_PER_FILE = 200_000
 QUEUE_SIZE = 64
@@ -169,10 +174,17 @@ class NormalizingSink:
 class Extractor:
     """Runs the selected resources (and the parents they need) into a sink."""
 
-    def __init__(self, sink: ItemSink, settings: SourceSettings, progress: Progress) -> None:
+    def __init__(
+        self,
+        sink: ItemSink,
+        settings: SourceSettings,
+        progress: Progress,
+        state: ExtractionState | None = None,
+    ) -> None:
         self.sink = sink
         self.settings = settings
         self.progress = progress
+        self.state = state or ExtractionState(settings.name, {})
         self.table_hints: dict[str, dict[str, Any]] = {}
 
     def extract(self, source: Source) -> list[PackageFile]:
@@ -200,7 +212,7 @@ class Extractor:
     ) -> None:
         if not parallel:
             for root in serial:
-                for resource, item in _walk(root, children):
+                for resource, item in _walk(root, children, self.state):
                     self._write(resource, item)
             return
         items: queue.Queue[tuple[Resource, Any] | BaseException | None] = queue.Queue(QUEUE_SIZE)
@@ -208,7 +220,7 @@ class Extractor:
 
         def produce(root: Resource) -> None:
             try:
-                for resource, item in _walk(root, children):
+                for resource, item in _walk(root, children, self.state):
                     if stop.is_set():
                         return
                     # A snapshot: the generator may reuse and mutate the dict it yielded.
@@ -223,7 +235,7 @@ class Extractor:
                 pool.submit(produce, root)
             try:
                 for root in serial:
-                    for resource, item in _walk(root, children):
+                    for resource, item in _walk(root, children, self.state):
                         self._write(resource, item)
                 self._drain(items, len(parallel))
             finally:
@@ -265,6 +277,8 @@ class Extractor:
             self._write_to(resource, table_name, record)
 
     def _write_to(self, resource: Resource, table_name: str, item: Any) -> None:
+        if crash_points.ARMED:
+            crash_points.reached("extract")
         table = normalize_identifier(table_name)
         hints = self.table_hints.get(table)
         if hints is None:
@@ -273,7 +287,7 @@ class Extractor:
             self.sink.records(table, hints, item, 1)
             self.progress.add("extract", table, 1)
             return
-        arrow = _as_arrow(item)
+        arrow = as_arrow(item)
         if arrow is not None:
             self.sink.arrow(table, hints, arrow)
             self.progress.add("extract", table, arrow.num_rows)
@@ -286,9 +300,10 @@ class Extractor:
         hints = resource.hints
         contract = hints.schema_contract.to_dict() if hints.schema_contract else None
         nesting = hints.max_table_nesting
-        return {
+        table_hints = {
             "resource": resource.name,
             "write_disposition": hints.write_disposition,
+            "merge_strategy": hints.merge_strategy,
             "primary_key": key_list(hints.primary_key),
             "merge_key": key_list(hints.merge_key),
             "columns": columns_from_hint(hints.columns, resource.name),
@@ -297,6 +312,8 @@ class Extractor:
             else self.settings.max_table_nesting,
             "schema_contract": contract or self.settings.schema_contract,
         }
+        check_merge_hints(table_hints)
+        return table_hints
 
 
 def _needed_resources(source: Source) -> list[Resource]:
@@ -311,14 +328,22 @@ def _needed_resources(source: Source) -> list[Resource]:
 
 
 def _walk(
-    resource: Resource, children: dict[str, list[Resource]], parent_item: Any = None
+    resource: Resource,
+    children: dict[str, list[Resource]],
+    state: ExtractionState,
+    parent_item: Any = None,
 ) -> Iterator[tuple[Resource, Any]]:
-    """(resource, item) for a resource and, depth first, the transformers fed by each item."""
+    """(resource, item) for a resource and, depth first, the transformers fed by each item.
+
+    The resource's context (`ladle.state()`) is set around each step of its generator only:
+    the generator pauses at every yield, and a transformer runs in between."""
+    run = state.run_of(resource)
     items: Iterator[Any] | None = None
     while True:
+        token = current_resource.set(run.context)
         try:
             if items is None:  # inside the try: a plain function raises when called
-                items = resource.items(parent_item)
+                items = resource.items(parent_item, run)
             item = next(items)
         except StopIteration:
             return
@@ -329,16 +354,8 @@ def _walk(
                 f"resource '{resource.name}' raised {type(exc).__name__}: {exc}",
                 resource=resource.name,
             ) from exc
+        finally:
+            current_resource.reset(token)
         yield resource, item
         for child in children.get(resource.name, ()):
-            yield from _walk(child, children, item)
-
-
-def _as_arrow(item: Any) -> pa.Table | None:
-    if isinstance(item, pa.Table):
-        return item
-    if isinstance(item, pa.RecordBatch):
-        return pa.Table.from_batches([item])
-    if type(item).__module__.startswith("pandas") and type(item).__name__ == "DataFrame":
-        return pa.Table.from_pandas(item, preserve_index=False)
-    return None
+            yield from _walk(child, children, state, item)

@@ -16,9 +16,11 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal, TypeVar, overload
 
 from ladle.errors import ConfigError
+from ladle.extract.resource_state import ResourceRun
+from ladle.extract.write_disposition import WriteDispositionLike, parse_write_disposition
 from ladle.schema.contract import SchemaContract, SchemaContractLike
 from ladle.schema.naming import normalize_identifier
-from ladle.schema.schema import WRITE_DISPOSITIONS, WriteDisposition
+from ladle.schema.schema import MergeStrategy, WriteDisposition
 
 TableName = str | Callable[[Any], str]
 ColumnsHint = Mapping[str, Mapping[str, Any]] | type | None
@@ -38,15 +40,10 @@ class ResourceHints:
     columns: ColumnsHint = None
     max_table_nesting: int | None = None
     schema_contract: SchemaContract | None = None
+    # Set with the dict form of `write_disposition`; "delete-insert" for a plain "merge".
+    merge_strategy: MergeStrategy | None = None
 
     def validated(self, owner: str) -> ResourceHints:
-        if self.write_disposition not in WRITE_DISPOSITIONS:
-            raise ConfigError(
-                f"resource '{owner}': write_disposition={self.write_disposition!r} is not one of "
-                f"{list(WRITE_DISPOSITIONS)}",
-                key="write_disposition",
-                resource=owner,
-            )
         if self.max_table_nesting is not None and (
             not isinstance(self.max_table_nesting, int) or self.max_table_nesting < 0
         ):
@@ -109,17 +106,18 @@ class Resource:
         self,
         *,
         table_name: TableName | None = None,
-        write_disposition: WriteDisposition | None = None,
+        write_disposition: WriteDispositionLike | None = None,
         primary_key: KeyHint = None,
         merge_key: KeyHint = None,
         columns: ColumnsHint = None,
         max_table_nesting: int | None = None,
         schema_contract: SchemaContractLike = None,
     ) -> Resource:
-        """Change how the resource's data lands; only the given hints change."""
+        """Change how the resource's data lands; only the given hints change.
+
+        `write_disposition` is a name or `{"disposition": "merge", "strategy": "scd2"}`."""
         changes: dict[str, Any] = {
             "table_name": table_name,
-            "write_disposition": write_disposition,
             "primary_key": primary_key,
             "merge_key": merge_key,
             "columns": columns,
@@ -127,26 +125,34 @@ class Resource:
             "schema_contract": SchemaContract.parse(schema_contract, owner=f"resource {self.name}"),
         }
         given = {key: value for key, value in changes.items() if value is not None}
+        if write_disposition is not None:
+            disposition, strategy = parse_write_disposition(write_disposition, self.name)
+            given.update(write_disposition=disposition, merge_strategy=strategy)
         self.hints = replace(self.hints, **given).validated(self.name)
         return self
 
     # -- producing items -------------------------------------------------------------------------
-    def items(self, parent_item: Any = None) -> Iterator[Any]:
-        """The items of this resource (for a transformer: of one parent item), steps applied."""
-        return self._apply_steps(self._produce(parent_item))
+    def items(self, parent_item: Any = None, run: ResourceRun | None = None) -> Iterator[Any]:
+        """The items of this resource (for a transformer: of one parent item), steps applied.
+
+        `run` carries the resource's state in a pipeline; without one, incremental cursors
+        start at their initial values."""
+        if run is None:
+            run = ResourceRun(self, {}, {}, None)
+        return self._apply_steps(run.filtered(self._produce(parent_item, run)))
 
     def __iter__(self) -> Iterator[Any]:
         if self.is_transformer:
             raise ConfigError(f"transformer '{self.name}' runs inside its source, not on its own")
         return self.items()
 
-    def _produce(self, parent_item: Any) -> Iterator[Any]:
+    def _produce(self, parent_item: Any, run: ResourceRun) -> Iterator[Any]:
         producer = self.producer
         if self.is_transformer:
             assert callable(producer)
-            produced = producer(parent_item, *self.args, **self.kwargs)
+            produced = run.call(producer, (parent_item, *self.args), self.kwargs)
         elif callable(producer):
-            produced = producer(*self.args, **self.kwargs)
+            produced = run.call(producer, self.args, self.kwargs)
         else:
             produced = producer
         return _as_item_iterator(produced)
@@ -226,7 +232,7 @@ def resource(
     *,
     name: str | None = None,
     table_name: TableName | None = None,
-    write_disposition: WriteDisposition = "append",
+    write_disposition: WriteDispositionLike = "append",
     primary_key: KeyHint = None,
     merge_key: KeyHint = None,
     columns: ColumnsHint = None,
@@ -244,7 +250,7 @@ def resource(
     *,
     name: str | None = None,
     table_name: TableName | None = None,
-    write_disposition: WriteDisposition = "append",
+    write_disposition: WriteDispositionLike = "append",
     primary_key: KeyHint = None,
     merge_key: KeyHint = None,
     columns: ColumnsHint = None,
@@ -261,7 +267,7 @@ def resource(
     *,
     name: str | None = None,
     table_name: TableName | None = None,
-    write_disposition: WriteDisposition = "append",
+    write_disposition: WriteDispositionLike = "append",
     primary_key: KeyHint = None,
     merge_key: KeyHint = None,
     columns: ColumnsHint = None,
@@ -271,6 +277,9 @@ def resource(
     parallelized: bool = False,
 ) -> Any:
     """Make a resource from a generator function (as a decorator) or from data.
+
+    `write_disposition` is "append", "replace" or "merge" (rows replace stored rows by
+    `primary_key` and/or `merge_key`), or `{"disposition": "merge", "strategy": "scd2"}`.
 
     >>> @ladle.resource(primary_key="id")
     ... def users():
@@ -282,9 +291,11 @@ def resource(
             raise ConfigError(
                 "a resource made from data needs a name: ladle.resource(data, name=...)"
             )
+        disposition, strategy = parse_write_disposition(write_disposition, resource_name)
         hints = ResourceHints(
             table_name=table_name,
-            write_disposition=write_disposition,
+            write_disposition=disposition,
+            merge_strategy=strategy,
             primary_key=primary_key,
             merge_key=merge_key,
             columns=columns,
@@ -313,7 +324,7 @@ def transformer(
     data_from: Resource,
     name: str | None = None,
     table_name: TableName | None = None,
-    write_disposition: WriteDisposition = "append",
+    write_disposition: WriteDispositionLike = "append",
     primary_key: KeyHint = None,
     merge_key: KeyHint = None,
     columns: ColumnsHint = None,

@@ -77,6 +77,9 @@ class Manifest:
     replace_tables: list[str] = field(default_factory=list)
     schema_changes: list[str] = field(default_factory=list)
     created_at: float = field(default_factory=time.time)
+    pipeline_name: str = ""
+    # State scopes this load commits: {"scope", "base_version", "value"} (see ladle.state).
+    state_changes: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> bytes:
         return orjson.dumps(
@@ -90,6 +93,8 @@ class Manifest:
                 "replace_tables": self.replace_tables,
                 "schema_changes": self.schema_changes,
                 "created_at": self.created_at,
+                "pipeline_name": self.pipeline_name,
+                "state_changes": self.state_changes,
             },
             option=orjson.OPT_INDENT_2,
         )
@@ -107,6 +112,8 @@ class Manifest:
             replace_tables=data.get("replace_tables", []),
             schema_changes=data.get("schema_changes", []),
             created_at=data.get("created_at", 0.0),
+            pipeline_name=data.get("pipeline_name", ""),
+            state_changes=data.get("state_changes", []),
         )
 
     def row_counts(self) -> dict[str, int]:

@@ -21,6 +21,17 @@ from ladle.schema.data_types import DataType
 from ladle.schema.schema import Column
 
 
+def as_arrow(item: Any) -> pa.Table | None:
+    """An Arrow table, record batch or pandas DataFrame as an Arrow table; None for others."""
+    if isinstance(item, pa.Table):
+        return item
+    if isinstance(item, pa.RecordBatch):
+        return pa.Table.from_batches([item])
+    if type(item).__module__.startswith("pandas") and type(item).__name__ == "DataFrame":
+        return pa.Table.from_pandas(item, preserve_index=False)
+    return None
+
+
 def flatten_structs(batch: pa.RecordBatch) -> pa.Table:
     """Struct columns become one column per field, named `parent.child` (split by path later)."""
     table = pa.Table.from_batches([batch])

@@ -2,6 +2,8 @@
 
 A child table `<table>__<field>` gets one row per list element, linked to its parent row by
 `_ladle_parent_id` and ordered by `_ladle_list_idx`; scalar elements land in a `value` column.
+Under a `merge` root every descendant row also names its root row (`_ladle_root_id`), and scd2
+root rows carry a hash of their whole source record (`_ladle_row_hash`).
 Containers deeper than `max_table_nesting` are kept whole, as json.
 
 This is the hot loop of the dict path: names are resolved once per key and nesting level and
@@ -15,13 +17,23 @@ import secrets
 from collections.abc import Iterable
 from typing import Any
 
+from ladle.normalize.row_hash import record_hash
 from ladle.schema.naming import NEST_SEPARATOR, make_unique, normalize_path, shorten
-from ladle.schema.schema import LIST_INDEX, PARENT_ID, ROW_ID, Table
+from ladle.schema.schema import (
+    LIST_INDEX,
+    PARENT_ID,
+    ROOT_ID,
+    ROW_HASH,
+    ROW_ID,
+    VALID_FROM,
+    VALID_TO,
+    Table,
+)
 
 # Python's recursion limit must hold one frame per level; deeper containers are stored as json.
 HARD_NESTING_LIMIT = 100
 VALUE_COLUMN = "value"
-SYSTEM_COLUMNS = frozenset({ROW_ID, PARENT_ID, LIST_INDEX})
+SYSTEM_COLUMNS = frozenset({ROW_ID, PARENT_ID, LIST_INDEX, ROOT_ID, ROW_HASH, VALID_FROM, VALID_TO})
 
 
 def path_key(key: Any) -> str:
@@ -98,8 +110,14 @@ class Flattener:
         tables: dict[str, Table],
         max_table_nesting: int | None,
         max_identifier_length: int | None,
+        *,
+        root_ids: bool = False,
+        row_hashes: bool = False,
     ) -> None:
         self.root_table = root_table
+        self.root_ids = root_ids or row_hashes
+        self.row_hashes = row_hashes
+        self._root_id: str | None = None  # the root row being flattened, when root_ids
         self.tables = tables
         self.max_depth = min(
             HARD_NESTING_LIMIT,
@@ -154,10 +172,30 @@ class Flattener:
         root_rows = rows.get(self.root_table)
         if root_rows is None:
             root_rows = rows[self.root_table] = []
+        if self.root_ids:
+            self._flatten_merged(records, root_level, root_rows, rows)
+            return
         ids = self._ids
         for record in records:
             row_id = next(ids)
             row: dict[str, Any] = {ROW_ID: row_id}
+            self._object(record, root_level, row, row_id, 0, rows)
+            root_rows.append(row)
+
+    def _flatten_merged(
+        self,
+        records: Iterable[dict[str, Any]],
+        root_level: Level,
+        root_rows: list[dict[str, Any]],
+        rows: dict[str, list[dict[str, Any]]],
+    ) -> None:
+        """`flatten` for merge tables: their own loop, so other tables pay nothing for it."""
+        ids = self._ids
+        for record in records:
+            row_id = self._root_id = next(ids)
+            row: dict[str, Any] = {ROW_ID: row_id}
+            if self.row_hashes:
+                row[ROW_HASH] = record_hash(record)
             self._object(record, root_level, row, row_id, 0, rows)
             root_rows.append(row)
 
@@ -203,9 +241,12 @@ class Flattener:
         if table_rows is None:
             table_rows = rows[level.table] = []
         ids = self._ids
+        root_id = self._root_id
         for index, item in enumerate(items):
             row_id = next(ids)
             row: dict[str, Any] = {ROW_ID: row_id, PARENT_ID: parent_id, LIST_INDEX: index}
+            if root_id is not None:
+                row[ROOT_ID] = root_id
             # Append before recursing, so rows keep list order within their table.
             table_rows.append(row)
             if type(item) is dict:

@@ -13,10 +13,18 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ladle.errors import ContractViolation
+from ladle import crash_points
+from ladle.errors import ContractViolation, UnsupportedValue
 from ladle.load.package import SCHEMA_FILE, Manifest, PackageFile, file_stem, write_atomic
 from ladle.normalize.arrow_items import flatten_structs
 from ladle.normalize.flatten import VALUE_COLUMN, Flattener, TableNames
+from ladle.normalize.merge_columns import (
+    MERGE_HINTS,
+    merge_root_columns,
+    merge_strategy_of,
+    with_root_id,
+)
+from ladle.normalize.row_hash import arrow_row_hashes
 from ladle.normalize.table_builder import ColumnFlags, TableBatch, TableBuilder, new_table
 from ladle.pipeline.progress import Progress
 from ladle.schema.contract import SchemaContract
@@ -116,6 +124,7 @@ class PackageNormalizer:
         for run in self._runs.values():
             run.finish()
         manifest.normalized = self.writers.close()
+        crash_points.reached("normalize")
         schema = self.start_schema.with_tables(self.tables.values())
         manifest.schema_changes = schema.changes_since(self.start_schema)
         manifest.replace_tables = [
@@ -139,8 +148,14 @@ class _RootTableRun:
         self.hints = hints
         self.contract = SchemaContract.parse(hints.get("schema_contract"), owner=f"table {root}")
         self.max_length = owner.settings.max_identifier_length
+        self.merge_strategy = merge_strategy_of(hints)
         self.flattener = Flattener(
-            root, owner.tables, hints.get("max_table_nesting"), self.max_length
+            root,
+            owner.tables,
+            hints.get("max_table_nesting"),
+            self.max_length,
+            root_ids=self.merge_strategy is not None,
+            row_hashes=self.merge_strategy == "scd2",
         )
         self.builders: dict[str, TableBuilder] = {}
         self.rows: dict[str, list[dict[str, Any]]] = {}
@@ -160,9 +175,14 @@ class _RootTableRun:
             table,
             write_disposition=self.hints.get("write_disposition", table.write_disposition),
             schema_contract=self.contract,
+            merge_strategy=self.merge_strategy,
         )
         names = self.flattener.names_of(self.root)
         columns, self.column_flags = _hinted_columns(table, self.hints, names)
+        if self.merge_strategy is not None:
+            columns = merge_root_columns(table, columns, self.merge_strategy)
+            for child in self.owner.start_schema.family(self.root)[1:]:
+                tables[child.name] = with_root_id(tables[child.name])
         tables[self.root] = table.with_columns(columns)
 
     def add_records(self, records: list[dict[str, Any]]) -> None:
@@ -175,6 +195,15 @@ class _RootTableRun:
         self._flush()
         for name, builder in self.builders.items():
             self.owner.tables[name] = builder.table
+        root = self.builders.get(self.root)
+        for name, flags in self.column_flags.items():
+            if root is not None and "primary_key" in flags.hints and name not in root.columns:
+                raise UnsupportedValue(
+                    f"table '{self.root}', column '{name}': the primary key has no value in any "
+                    "row; every row needs one",
+                    table=self.root,
+                    column=name,
+                )
 
     def _flush(self) -> None:
         if self.rows:
@@ -204,7 +233,10 @@ class _RootTableRun:
         builder = self._builder(self.root)
         assert builder is not None
         row_ids = self._row_ids(batch.num_rows)
-        self._emit(builder.build_arrow(flatten_structs(batch), row_ids))
+        hashes = None
+        if self.merge_strategy == "scd2":
+            hashes = arrow_row_hashes(pa.Table.from_batches([batch]))
+        self._emit(builder.build_arrow(flatten_structs(batch), row_ids, hashes))
 
     def _emit(self, result: TableBatch) -> None:
         self.owner.writers.write(result.table, result.data)
@@ -229,6 +261,8 @@ class _RootTableRun:
                 contract=None,
             )
             table = replace(table, write_disposition=tables[self.root].write_disposition)
+        if self.merge_strategy is not None and table_name != self.root:
+            table = with_root_id(table)
         builder = TableBuilder(
             table,
             existed=existed,
@@ -274,7 +308,7 @@ def _hinted_columns(
         data_type = spec.get("data_type") or (existing.data_type if existing else None)
         nullable = spec.get("nullable", not ({"primary_key"} & flags))
         if data_type is None:
-            flags_of[name] = ColumnFlags(flags, nullable)
+            flags_of[name] = ColumnFlags(flags, nullable, spec.get("dedup_sort"))
             continue
         columns.append(
             Column(
@@ -283,8 +317,10 @@ def _hinted_columns(
                 nullable=nullable,
                 precision=spec.get("precision", existing.precision if existing else None),
                 scale=spec.get("scale", existing.scale if existing else None),
-                hints=flags | (existing.hints if existing else frozenset()),
+                # Key hints are the current ones; other hints add up.
+                hints=flags | (existing.hints - MERGE_HINTS if existing else frozenset()),
                 source_path=names.path_of(name),
+                dedup_sort=spec.get("dedup_sort"),
             )
         )
     return columns, flags_of

@@ -27,7 +27,17 @@ from ladle.normalize.flatten import TableNames
 from ladle.schema.contract import SchemaContract
 from ladle.schema.data_types import DataType
 from ladle.schema.naming import make_unique, shorten
-from ladle.schema.schema import LIST_INDEX, LOAD_ID, PARENT_ID, ROW_ID, Column, Table
+from ladle.schema.schema import (
+    LIST_INDEX,
+    LOAD_ID,
+    PARENT_ID,
+    ROOT_ID,
+    ROW_HASH,
+    ROW_ID,
+    Column,
+    DedupSort,
+    Table,
+)
 
 VARIANT_INFIX = "__v_"
 EVOLVE = SchemaContract()
@@ -37,6 +47,8 @@ SYSTEM_COLUMN_DEFS = {
     LIST_INDEX: Column(LIST_INDEX, "bigint", nullable=False),
     LOAD_ID: Column(LOAD_ID, "text", nullable=False),
 }
+# System columns the flattener fills in rows (merge tables add root ids and row hashes).
+ROW_SYSTEM_COLUMNS = (ROW_ID, PARENT_ID, LIST_INDEX, ROOT_ID, ROW_HASH)
 
 
 @dataclass(frozen=True)
@@ -45,6 +57,7 @@ class ColumnFlags:
 
     hints: frozenset[str]
     nullable: bool
+    dedup_sort: DedupSort | None = None
 
 
 @dataclass
@@ -87,15 +100,19 @@ class TableBuilder:
         drop_rows: set[int] = set()
         arrays: dict[str, pa.Array] = {}
         # The flattener named every data column it produced, so no scan of row keys is needed.
-        system = [name for name in (ROW_ID, PARENT_ID, LIST_INDEX) if name in self.columns]
+        system = [name for name in ROW_SYSTEM_COLUMNS if name in self.columns]
         for name in itertools.chain(system, self.names.paths):
             self._build_one(name, _column_values(rows, name), arrays, drop_rows)
         row_ids = arrays.get(ROW_ID)
         return self._assemble(arrays, len(rows), drop_rows, row_ids)
 
-    def build_arrow(self, data: pa.Table, row_ids: pa.Array) -> TableBatch:
+    def build_arrow(
+        self, data: pa.Table, row_ids: pa.Array, row_hashes: pa.Array | None = None
+    ) -> TableBatch:
         """Type an Arrow table yielded by a resource (struct columns already flattened)."""
         arrays: dict[str, pa.Array] = {ROW_ID: row_ids}
+        if row_hashes is not None:
+            arrays[ROW_HASH] = row_hashes
         drop_rows: set[int] = set()
         for field_name, chunked in zip(data.column_names, data.columns, strict=True):
             name = self.names.column_for(tuple(field_name.split(".")))
@@ -158,13 +175,6 @@ class TableBuilder:
             raise self._unsupported(name, exc.value_type.__name__) from exc
         except orjson.JSONEncodeError as exc:
             raise self._unsupported(name, f"unserializable json ({exc})") from exc
-        if not column.nullable and built.array.null_count:
-            raise UnsupportedValue(
-                f"table '{self.name}', column '{name}': a null (or a value that does not fit "
-                f"{column.type_label}) in a column that may not be null (e.g. a primary key)",
-                table=self.name,
-                column=name,
-            )
         arrays[name] = built.array
         for data_type, bucket in built.variants.items():
             self._build_variant(column, data_type, bucket, arrays, drop_rows)
@@ -192,7 +202,12 @@ class TableBuilder:
         flags = self.column_flags.get(column.name)
         if flags is None:
             return column
-        return replace(column, hints=column.hints | flags.hints, nullable=flags.nullable)
+        return replace(
+            column,
+            hints=column.hints | flags.hints,
+            nullable=flags.nullable,
+            dedup_sort=flags.dedup_sort,
+        )
 
     def _maybe_widen(self, column: Column, kinds: set[type]) -> Column:
         """A column created in this package and not yet loaded may widen from bigint to double."""
@@ -275,6 +290,8 @@ class TableBuilder:
                 array = arrays.get(column.name)
                 if array is None:
                     array = pa.nulls(size, arrow_type(column))
+                if not column.nullable and array.null_count:
+                    raise self._null_in(column)
             columns.append(array)
             fields.append(pa.field(column.name, arrow_type(column)))
         batch = pa.RecordBatch.from_arrays(columns, schema=pa.schema(fields))
@@ -293,6 +310,14 @@ class TableBuilder:
     def _add_column(self, column: Column) -> None:
         self.columns[column.name] = column
         self.pending.add(column.name)
+
+    def _null_in(self, column: Column) -> UnsupportedValue:
+        return UnsupportedValue(
+            f"table '{self.name}', column '{column.name}': a null (or a value that does not fit "
+            f"{column.type_label}) in a column that may not be null (e.g. a primary key)",
+            table=self.name,
+            column=column.name,
+        )
 
     def _unsupported(self, column: str, what: str) -> UnsupportedValue:
         return UnsupportedValue(

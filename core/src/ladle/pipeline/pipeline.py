@@ -2,14 +2,18 @@
 
     pipelines_dir/<pipeline_name>/packages/   load packages (see ladle.load.package)
     pipelines_dir/<pipeline_name>/schemas/    the newest schema of each source, as JSON
+    pipelines_dir/<pipeline_name>/state.json  committed state scopes, as last synced
 
-`run()` first finishes packages a previous run left behind, then extracts, normalizes and loads
-the new data. Each stage can also be called on its own.
+`run()` first finishes packages a previous run left behind, then syncs state and schemas from
+the destination (the source of truth: a worker with an empty working directory resumes where
+the last committed load stopped), then extracts, normalizes and loads the new data. Each stage
+can also be called on its own.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import re
 import time
 from collections.abc import Iterator
@@ -19,9 +23,17 @@ from typing import Any
 
 import pyarrow as pa
 
+from ladle import crash_points
 from ladle.destinations import resolve
 from ladle.destinations.base import Destination, DestinationClient
-from ladle.errors import ConfigError, DestinationError, LadleError, LoadError, SchemaError
+from ladle.errors import (
+    ConfigError,
+    DestinationError,
+    LadleError,
+    LoadError,
+    SchemaError,
+    StateConflict,
+)
 from ladle.extract.extractor import (
     Extractor,
     FileSink,
@@ -29,16 +41,22 @@ from ladle.extract.extractor import (
     NormalizingSink,
     SourceSettings,
 )
+from ladle.extract.incremental import Window
 from ladle.extract.resource import ColumnsHint, KeyHint, Resource, resource_from_data
+from ladle.extract.resource_state import ExtractionState
 from ladle.extract.source import Source, source_of_resources
+from ladle.extract.write_disposition import WriteDispositionLike
 from ladle.load.package import LoadPackage, Manifest, PackageStore, new_load_id, write_atomic
 from ladle.normalize.normalizer import NormalizeSettings, PackageNormalizer
 from ladle.pipeline.load_info import LoadInfo, merge_counts
 from ladle.pipeline.progress import Progress, ProgressMode
 from ladle.schema.contract import SchemaContract, SchemaContractLike
 from ladle.schema.naming import normalize_identifier
-from ladle.schema.schema import Schema, WriteDisposition
+from ladle.schema.schema import Schema
+from ladle.state.scopes import LocalState, ScopeState, StateChange, with_changes
 
+logger = logging.getLogger("ladle.pipeline")
+WindowLike = Window | tuple[Any, Any] | None
 _PIPELINE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$")
 DEFAULT_PIPELINES_DIR = Path.home() / ".ladle" / "pipelines"
 
@@ -61,6 +79,7 @@ class Pipeline:
         self.progress_mode = progress
         self.packages = PackageStore(self.working_dir / "packages")
         self.schemas_dir = self.working_dir / "schemas"
+        self.local_state = LocalState(self.working_dir / "state.json")
         self.default_schema_name = normalize_identifier(pipeline_name)
 
     def __repr__(self) -> str:
@@ -75,14 +94,15 @@ class Pipeline:
         data: Any,
         *,
         table_name: str | None = None,
-        write_disposition: WriteDisposition | None = None,
+        write_disposition: WriteDispositionLike | None = None,
         columns: ColumnsHint = None,
         primary_key: KeyHint = None,
         schema_contract: SchemaContractLike = None,
+        window: WindowLike = None,
     ) -> LoadPackage:
         """Run the resources of `data` into a new load package; returns it (not yet loaded)."""
         hints = RunHints(table_name, write_disposition, columns, primary_key, schema_contract)
-        return self._extract(data, hints, normalize=False)
+        return self._extract(data, hints, Window.of(window), normalize=False)
 
     def normalize(self) -> list[LoadPackage]:
         """Normalize every extracted package; returns the packages now ready to load."""
@@ -94,7 +114,16 @@ class Pipeline:
         return ready
 
     def load(self) -> LoadInfo:
-        """Load every normalized package, oldest first, each in one destination transaction."""
+        """Load every pending package (normalizing extracted ones first), oldest first, each in
+        one destination transaction.
+
+        A package whose state another worker moved on since it was extracted raises
+        `StateConflict` and is deleted, with any later package extracted on top of its state:
+        they can never load, and a new run extracts what is missing from the newer state."""
+        self.normalize()
+        return self._load(drop_conflicts=False)
+
+    def _load(self, *, drop_conflicts: bool) -> LoadInfo:
         started = time.perf_counter()
         counts: dict[str, int] = {}
         changes: list[str] = []
@@ -104,13 +133,21 @@ class Pipeline:
         if pending:
             with self._client() as client:
                 for package in pending:
-                    schema = package.schema()
-                    if not self._load_package(client, package, schema):
+                    if not package.root.is_dir():
+                        continue  # dropped with an earlier package it was extracted on top of
+                    try:
+                        stored = self._load_package(client, package, package.schema())
+                    except StateConflict as conflict:
+                        if not drop_conflicts:
+                            raise
+                        logger.warning("dropped package %s: %s", package.load_id, conflict)
+                        continue
+                    if stored is None:
                         continue  # committed by an earlier run that died before cleaning up
                     load_ids.append(package.load_id)
                     merge_counts(counts, package.manifest.row_counts())
                     changes.extend(package.manifest.schema_changes)
-                    version = schema.version
+                    version = stored.version
         return LoadInfo(
             pipeline_name=self.pipeline_name,
             destination=self.destination.name,
@@ -127,15 +164,18 @@ class Pipeline:
         data: Any = None,
         *,
         table_name: str | None = None,
-        write_disposition: WriteDisposition | None = None,
+        write_disposition: WriteDispositionLike | None = None,
         columns: ColumnsHint = None,
         primary_key: KeyHint = None,
         schema_contract: SchemaContractLike = None,
+        window: WindowLike = None,
     ) -> LoadInfo:
         """Load `data` (a source, resource, list, generator, Arrow table or DataFrame).
 
         Packages left by an earlier, interrupted run are loaded first; `run()` without data only
-        does that.
+        does that. `window=(start, end)` bounds every incremental resource to
+        `start <= cursor < end` without moving their stored cursors (a backfill; what an
+        orchestrator's data interval or partition sets).
 
         >>> info = ladle.pipeline("demo").run([{"id": 1, "tags": ["a"]}], table_name="items")
         >>> info.row_counts
@@ -143,12 +183,14 @@ class Pipeline:
         """
         timings: dict[str, float] = {}
         self.normalize()
-        finished = self.load()
+        # A left-over package whose state another worker moved on is dropped: the extraction
+        # below starts from that newer state and takes what is still missing.
+        finished = self._load(drop_conflicts=True)
         if data is None:
             return finished
         started = time.perf_counter()
         hints = RunHints(table_name, write_disposition, columns, primary_key, schema_contract)
-        self._extract(data, hints, normalize=True)
+        self._extract(data, hints, Window.of(window), normalize=True)
         timings["extract_and_normalize"] = time.perf_counter() - started
         loaded = self.load()
         timings["load"] = loaded.timings["load"]
@@ -185,12 +227,37 @@ class Pipeline:
         name = (
             self.default_schema_name if self.default_schema_name in names or not names else names[0]
         )
+        return self.schema_named(name)
+
+    def schema_named(self, name: str) -> Schema:
+        """A schema of the pipeline by name: the local one, else the destination's newest."""
         return self._load_schema(name)
 
     def schema_names(self) -> list[str]:
         if not self.schemas_dir.is_dir():
             return []
         return sorted(p.stem for p in self.schemas_dir.glob("*.json"))
+
+    @property
+    def state(self) -> dict[str, dict[str, Any]]:
+        """The committed state per scope ("source:<name>", "resource:<source>.<resource>"),
+        as last synced from the destination or loaded by this working directory."""
+        return {scope: found.value for scope, found in self.local_state.read().items()}
+
+    def sync_destination(self, schema_names: list[str] | None = None) -> None:
+        """Make the working directory agree with the destination, the source of truth: its
+        committed state replaces the local one, and its newest schemas are merged into the
+        local ones. Every `run` and `extract` does this first."""
+        names = {self.default_schema_name, *self.schema_names(), *(schema_names or ())}
+        with self._client() as client:
+            state = client.stored_state(self.pipeline_name)
+            stored = {name: client.stored_schema(name) for name in sorted(names)}
+        self.local_state.write(state)
+        for name, newest in stored.items():
+            local = self._local_schema(name)
+            if newest is None or (local is not None and local.version_hash == newest.version_hash):
+                continue
+            self._save_schema(newest.merged_with(local) if local is not None else newest)
 
     def drop_pending_packages(self) -> int:
         """Delete packages not yet loaded (e.g. data a contract rejected); returns how many."""
@@ -216,24 +283,36 @@ class Pipeline:
             made = made.copy().apply_hints(table_name=table_name)
         return source_of_resources(self.default_schema_name, [made])
 
-    def _extract(self, data: Any, hints: RunHints, *, normalize: bool) -> LoadPackage:
+    def _extract(
+        self, data: Any, hints: RunHints, window: Window | None, *, normalize: bool
+    ) -> LoadPackage:
         """Extract into a new package; with `normalize`, normalize items as they are yielded."""
         source = hints.applied_to(self._as_source(data, hints.table_name))
         self._check_dispositions(source)
-        progress = Progress(self.progress_mode)
+        schema_name = normalize_identifier(source.name)
+        self.sync_destination([schema_name])
         load_id = new_load_id()
+        state = ExtractionState(source.name, self._state_base(), window, load_id)
+        progress = Progress(self.progress_mode)
         self.packages.discard_partials()
         partial = self.packages.start(load_id)
-        schema_name = normalize_identifier(source.name)
         normalizer: PackageNormalizer | None = None
         sink: ItemSink = FileSink(partial / "extracted")
         if normalize:
             normalizer = self._normalizer(partial, load_id, schema_name, progress)
             sink = NormalizingSink(normalizer)
-        extractor = Extractor(sink, SourceSettings.of(source), progress)
+        extractor = Extractor(sink, SourceSettings.of(source), progress, state)
         try:
             files = extractor.extract(source)
-            manifest = Manifest(load_id, schema_name, "extracted", extractor.table_hints, files)
+            manifest = Manifest(
+                load_id,
+                schema_name,
+                "extracted",
+                extractor.table_hints,
+                files,
+                pipeline_name=self.pipeline_name,
+                state_changes=[c.to_dict() for c in state.changes(source.selected_resources)],
+            )
             schema = normalizer.finish(manifest) if normalizer else None
         except BaseException:
             # A resource failed or the data was rejected: this run loads nothing, and leaves
@@ -243,9 +322,20 @@ class Pipeline:
         finally:
             progress.done()
         package = self.packages.commit(partial, manifest)
+        crash_points.reached("extracted")
         if schema is not None:
             self._save_schema(schema)
         return package
+
+    def _state_base(self) -> dict[str, ScopeState]:
+        """Committed state with the changes of packages not yet loaded on top, so a second
+        `extract` before `load` continues where the first one stopped."""
+        pending = [
+            StateChange.from_dict(raw)
+            for package in self.packages.pending()
+            for raw in package.manifest.state_changes
+        ]
+        return with_changes(self.local_state.read(), pending)
 
     def _check_dispositions(self, source: Source) -> None:
         """Refuse `merge` where the destination cannot merge, rather than silently appending."""
@@ -287,9 +377,12 @@ class Pipeline:
 
     def _load_package(
         self, client: DestinationClient, package: LoadPackage, schema: Schema
-    ) -> bool:
+    ) -> Schema | None:
         try:
-            loaded = client.load_package(package, schema)
+            stored = client.load_package(package, schema)
+        except StateConflict:
+            self._drop_with_dependents(package)
+            raise
         except LadleError:
             raise
         except Exception as exc:
@@ -299,11 +392,27 @@ class Pipeline:
                 load_id=package.load_id,
                 destination=self.destination.name,
             ) from exc
+        crash_points.reached("committed")
+        if stored is not None:
+            changes = map(StateChange.from_dict, package.manifest.state_changes)
+            self.local_state.write(with_changes(self.local_state.read(), changes))
+            local = self._local_schema(stored.name)
+            self._save_schema(local.merged_with(stored) if local is not None else stored)
         package.delete()
-        stored = self._local_schema(schema.name)
-        if stored is None or stored.version <= schema.version:
-            self._save_schema(schema)
-        return loaded
+        return stored
+
+    def _drop_with_dependents(self, package: LoadPackage) -> None:
+        """Delete a package that lost a state race, and every later one that changes a scope it
+        (or another one dropped here) changes: those were extracted from its state, which will
+        never commit. Their base version numbers may still match the winner's versions, so the
+        destination cannot tell them apart: loading one would duplicate the winner's rows."""
+        scopes = {change["scope"] for change in package.manifest.state_changes}
+        package.delete()
+        for later in self.packages.pending():
+            changed = {change["scope"] for change in later.manifest.state_changes}
+            if later.load_id > package.load_id and changed & scopes:
+                scopes |= changed
+                later.delete()
 
     def _client(self) -> DestinationClient:
         try:
@@ -339,7 +448,7 @@ class RunHints:
     """Hints given to `run`/`extract`; they apply to every selected resource of the data."""
 
     table_name: str | None = None
-    write_disposition: WriteDisposition | None = None
+    write_disposition: WriteDispositionLike | None = None
     columns: ColumnsHint = None
     primary_key: KeyHint = None
     schema_contract: SchemaContractLike = None

@@ -17,6 +17,10 @@ from ladle.schema.data_types import DEFAULT_DECIMAL, DataType
 
 WriteDisposition = Literal["append", "replace", "merge"]
 WRITE_DISPOSITIONS: tuple[str, ...] = ("append", "replace", "merge")
+# How a `merge` table takes a load: replace rows by key, or keep their history (valid from/to).
+MergeStrategy = Literal["delete-insert", "scd2"]
+MERGE_STRATEGIES: tuple[str, ...] = ("delete-insert", "scd2")
+DedupSort = Literal["asc", "desc"]
 COLUMN_HINTS = frozenset(
     {"primary_key", "merge_key", "unique", "partition", "cursor", "hard_delete", "dedup_sort"}
 )
@@ -25,6 +29,12 @@ LOAD_ID = "_ladle_load_id"
 ROW_ID = "_ladle_id"
 PARENT_ID = "_ladle_parent_id"
 LIST_INDEX = "_ladle_list_idx"
+# Merge tables only: every descendant row names its root row, so a replaced root takes all its
+# descendants along; scd2 roots carry their validity and a hash of their source record.
+ROOT_ID = "_ladle_root_id"
+VALID_FROM = "_ladle_valid_from"
+VALID_TO = "_ladle_valid_to"
+ROW_HASH = "_ladle_row_hash"
 SYSTEM_PREFIX = "_ladle_"
 
 
@@ -40,6 +50,8 @@ class Column:
     source_path: tuple[str, ...] | None = None
     # For a variant column (`price__v_text`): the column whose type the values did not fit.
     variant_of: str | None = None
+    # Merge dedup: of rows with one primary key, keep the highest ("desc") or lowest ("asc").
+    dedup_sort: DedupSort | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name, "data_type": self.data_type}
@@ -55,6 +67,8 @@ class Column:
             out["source_path"] = list(self.source_path)
         if self.variant_of is not None:
             out["variant_of"] = self.variant_of
+        if self.dedup_sort is not None:
+            out["dedup_sort"] = self.dedup_sort
         return out
 
     @classmethod
@@ -69,6 +83,7 @@ class Column:
             hints=frozenset(data.get("hints", ())),
             source_path=tuple(path) if path is not None else None,
             variant_of=data.get("variant_of"),
+            dedup_sort=data.get("dedup_sort"),
         )
 
     @property
@@ -93,6 +108,7 @@ class Table:
     resource: str | None = None
     write_disposition: WriteDisposition = "append"
     schema_contract: SchemaContract | None = None
+    merge_strategy: MergeStrategy | None = None  # root tables with `merge` disposition
 
     def with_columns(self, columns: Iterable[Column]) -> Table:
         merged = dict(self.columns)
@@ -111,6 +127,8 @@ class Table:
             out["resource"] = self.resource
         if self.schema_contract is not None:
             out["schema_contract"] = self.schema_contract.to_dict()
+        if self.merge_strategy is not None:
+            out["merge_strategy"] = self.merge_strategy
         return out
 
     @classmethod
@@ -124,6 +142,7 @@ class Table:
             resource=data.get("resource"),
             write_disposition=data.get("write_disposition", "append"),
             schema_contract=SchemaContract(**contract) if contract else None,
+            merge_strategy=data.get("merge_strategy"),
         )
 
 
@@ -149,6 +168,28 @@ class Schema:
         if candidate.version_hash == self.version_hash:
             return self
         return replace(candidate, version=self.version + 1)
+
+    def merged_with(self, ours: Schema) -> Schema:
+        """This (stored) schema plus what `ours` adds: what two workers that evolved the schema
+        at the same time both need. Tables and columns are unioned; where both have a column,
+        ours wins unless the types differ (the destination already holds the stored type).
+        A result that differs from this schema gets a version above both."""
+        tables = dict(self.tables)
+        for table in ours.tables.values():
+            stored = tables.get(table.name)
+            if stored is None:
+                tables[table.name] = table
+                continue
+            columns = dict(stored.columns)
+            for column in table.columns.values():
+                existing = columns.get(column.name)
+                if existing is None or existing.data_type == column.data_type:
+                    columns[column.name] = column
+            tables[table.name] = replace(table, columns=columns)
+        merged = replace(self, tables=tables)
+        if merged.version_hash == self.version_hash:
+            return self
+        return replace(merged, version=max(self.version + 1, ours.version))
 
     def data_tables(self) -> list[Table]:
         return [t for t in self.tables.values() if not t.name.startswith(SYSTEM_PREFIX)]
@@ -204,7 +245,8 @@ class Schema:
         lines: list[str] = [f"schema {self.name} (version {self.version})"]
         for table in self.data_tables():
             parent = f", child of {table.parent}" if table.parent else ""
-            lines.append(f"  {table.name} [{table.write_disposition}{parent}]")
+            strategy = f" {table.merge_strategy}" if table.merge_strategy else ""
+            lines.append(f"  {table.name} [{table.write_disposition}{strategy}{parent}]")
             for column in table.columns.values():
                 flags = sorted(column.hints) + ([] if column.nullable else ["not null"])
                 extra = f"  ({', '.join(flags)})" if flags else ""

@@ -3,6 +3,7 @@
 Importing this package needs pytest (a test dependency, not a dependency of ladle).
 """
 
+from ladle.testing.adapter_suite import AdapterSuite, Orchestrate, Orchestration, Outcome
 from ladle.testing.destination_suite import DestinationSuite
 
-__all__ = ["DestinationSuite"]
+__all__ = ["AdapterSuite", "DestinationSuite", "Orchestrate", "Orchestration", "Outcome"]

@@ -7,7 +7,8 @@ Subclass it in a test module and provide a `destination` fixture:
         def destination(self, tmp_path):
             return MyDestination(tmp_path / "data")
 
-Each test loads through a real pipeline and reads back with `pipeline.dataset(...)`.
+Each test loads through a real pipeline and reads back with `pipeline.dataset(...)`. The merge
+cases run only for destinations whose capabilities say `merge=True`.
 """
 
 from __future__ import annotations
@@ -182,6 +183,110 @@ class DestinationSuite:
         got = _rows(pipeline, f'SELECT {quoted}, "from__where" FROM "order"')
         assert [list(row.values()) for row in got] == [[1, "w", "long", 2]]
 
+    # -- state: committed with the data, resumed anywhere ------------------------------------------
+    def test_incremental_state_resumes_on_a_fresh_worker(
+        self, make_pipeline: PipelineMaker
+    ) -> None:
+        feed = _Feed()
+        make_pipeline(workdir="worker_a").run(feed.source(upto=3).with_resources("events"))
+        worker_b = make_pipeline(workdir="worker_b")
+        assert worker_b.run(feed.source(upto=5).with_resources("events")).row_counts == {
+            "events": 2
+        }
+        assert feed.asked == [0, 3]  # worker b started from worker a's cursor
+        got = _rows(worker_b, "SELECT id FROM events ORDER BY id")
+        assert [r["id"] for r in got] == [1, 2, 3, 4, 5]
+        assert worker_b.state["resource:feed.events"]["incremental"]["id"]["last_value"] == 5
+
+    def test_same_state_committed_twice_is_a_conflict(self, make_pipeline: PipelineMaker) -> None:
+        feed = _Feed()
+        worker_a, worker_b = make_pipeline(workdir="worker_a"), make_pipeline(workdir="worker_b")
+        worker_a.extract(feed.source(upto=3).with_resources("events"))
+        worker_b.extract(
+            feed.source(upto=4).with_resources("events")
+        )  # from the same cursor: rows 1-3 again
+        worker_a.normalize()
+        worker_b.normalize()
+        worker_a.load()
+        with pytest.raises(ladle.StateConflict, match="resource 'events' of source 'feed'"):
+            worker_b.load()
+        assert worker_b.run().load_ids == ()  # the stale package is gone
+        assert worker_b.run(feed.source(upto=4).with_resources("events")).row_counts == {
+            "events": 1
+        }
+        got = _rows(worker_b, "SELECT id FROM events ORDER BY id")
+        assert [r["id"] for r in got] == [1, 2, 3, 4]
+
+    def test_workers_on_different_resources_both_commit(self, make_pipeline: PipelineMaker) -> None:
+        feed = _Feed()
+        worker_a, worker_b = make_pipeline(workdir="worker_a"), make_pipeline(workdir="worker_b")
+        worker_a.extract(feed.source(upto=2).with_resources("events"))
+        worker_b.extract(feed.source(upto=2).with_resources("notes"))
+        worker_a.normalize()
+        worker_b.normalize()
+        worker_a.load()
+        worker_b.load()
+        fresh = make_pipeline(workdir="worker_c")
+        assert fresh.run(feed.source(upto=2)).row_counts == {}
+        assert {"events", "notes"} <= set(fresh.schema.tables)  # both schema changes kept
+        assert set(fresh.state) == {"resource:feed.events", "resource:feed.notes"}
+
+    # -- merge (destinations with capabilities.merge) ----------------------------------------------
+    def test_merge_replaces_rows_by_key_with_their_children(
+        self, destination: Destination, make_pipeline: PipelineMaker
+    ) -> None:
+        _needs_merge(destination)
+        pipeline = make_pipeline()
+        hints: dict[str, Any] = {"primary_key": "id", "write_disposition": "merge"}
+        first = [{"id": 1, "lines": ["a", "b"]}, {"id": 2, "lines": ["c"]}]
+        pipeline.run(first, table_name="orders", **hints)
+        # id 1 twice in one load: the latest yielded wins, and only its children land.
+        second = [{"id": 1, "lines": ["x"]}, {"id": 1, "lines": ["y", "z"]}]
+        pipeline.run(second, table_name="orders", **hints)
+        got = _rows(
+            pipeline,
+            "SELECT o.id, l.value FROM orders o JOIN orders__lines l "
+            "ON l._ladle_parent_id = o._ladle_id ORDER BY o.id, l._ladle_list_idx",
+        )
+        assert got == [{"id": 1, "value": "y"}, {"id": 1, "value": "z"}, {"id": 2, "value": "c"}]
+        assert _rows(pipeline, "SELECT count(*) AS n FROM orders__lines") == [{"n": 3}]
+
+    def test_merge_hard_deletes(
+        self, destination: Destination, make_pipeline: PipelineMaker
+    ) -> None:
+        _needs_merge(destination)
+        pipeline = make_pipeline()
+        hints: dict[str, Any] = {
+            "primary_key": "id",
+            "write_disposition": "merge",
+            "columns": {"deleted": {"hard_delete": True}},
+        }
+        pipeline.run([{"id": 1}, {"id": 2}], table_name="items", **hints)
+        deletes = [{"id": 1, "deleted": True}, {"id": 3, "deleted": False}]
+        pipeline.run(deletes, table_name="items", **hints)
+        assert _rows(pipeline, "SELECT id FROM items ORDER BY id") == [{"id": 2}, {"id": 3}]
+
+    def test_merge_scd2_keeps_history(
+        self, destination: Destination, make_pipeline: PipelineMaker
+    ) -> None:
+        _needs_merge(destination)
+        pipeline = make_pipeline()
+        scd2 = {"disposition": "merge", "strategy": "scd2"}
+        first = [{"id": 1, "city": "Oslo"}, {"id": 2, "city": "Rome"}]
+        pipeline.run(first, table_name="people", write_disposition=scd2)
+        second = [{"id": 1, "city": "Bergen"}, {"id": 2, "city": "Rome"}]
+        pipeline.run(second, table_name="people", write_disposition=scd2)
+        got = _rows(
+            pipeline,
+            "SELECT id, city, _ladle_valid_to IS NULL AS active FROM people "
+            "ORDER BY _ladle_valid_from, id",
+        )
+        assert got == [
+            {"id": 1, "city": "Oslo", "active": False},
+            {"id": 2, "city": "Rome", "active": True},
+            {"id": 1, "city": "Bergen", "active": True},
+        ]
+
     # -- failures ---------------------------------------------------------------------------------
     def test_failure_mid_load_leaves_everything_as_before(
         self, make_pipeline: PipelineMaker, monkeypatch: pytest.MonkeyPatch
@@ -221,6 +326,36 @@ class DestinationSuite:
             {"id": 1, "price": 10, "price__v_double": None},
             {"id": 2, "price": None, "price__v_double": 2.5},
         ]
+
+
+class _Feed:
+    """A source of two incremental resources over rows 1..upto; records where each run began."""
+
+    def __init__(self) -> None:
+        self.asked: list[Any] = []
+
+    def source(self, upto: int) -> ladle.Source:
+        asked = self.asked
+
+        @ladle.resource(primary_key="id")
+        def events(cursor: ladle.Incremental = ladle.incremental("id", initial_value=0)) -> Any:
+            asked.append(cursor.last_value)
+            yield [{"id": i, "kind": "event"} for i in range(1, upto + 1)]
+
+        @ladle.resource(primary_key="id")
+        def notes(cursor: ladle.Incremental = ladle.incremental("id", initial_value=0)) -> Any:
+            yield [{"id": i, "text": f"note {i}"} for i in range(1, upto + 1)]
+
+        @ladle.source(name="feed")
+        def feed() -> Any:
+            return events, notes
+
+        return feed()
+
+
+def _needs_merge(destination: Destination) -> None:
+    if not destination.capabilities.merge:
+        pytest.skip(f"{destination.name} does not merge (capabilities.merge is False)")
 
 
 def _rows(pipeline: ladle.Pipeline, sql: str) -> list[dict[str, Any]]:

@@ -11,11 +11,13 @@ from pathlib import Path
 import duckdb as duckdb_lib
 import pyarrow as pa
 
+from ladle import crash_points
 from ladle.destinations.base import DestinationClient
 from ladle.destinations.filesystem.markers import (
     LoadMarker,
     TableFiles,
     marker_path,
+    newest_state,
     read_markers,
     visible_files,
 )
@@ -31,6 +33,8 @@ from ladle.errors import DestinationError
 from ladle.load.package import LoadPackage, PackageFile, write_atomic
 from ladle.schema.naming import shorten
 from ladle.schema.schema import Schema
+from ladle.state.conflict import state_conflict
+from ladle.state.scopes import ScopeState, StateChange
 
 
 class FilesystemClient(DestinationClient):
@@ -46,15 +50,20 @@ class FilesystemClient(DestinationClient):
         self.schemas_path = self.dataset_path / SCHEMAS_TABLE
 
     # -- loading ----------------------------------------------------------------------------------
-    def load_package(self, package: LoadPackage, schema: Schema) -> bool:
+    def load_package(self, package: LoadPackage, schema: Schema) -> Schema | None:
         marker_file = marker_path(self.loads_path, package.load_id)
         if marker_file.exists():
-            return False
+            return None
         by_table = _files_by_table(package.manifest.normalized)
         replaced = list(dict.fromkeys(package.manifest.replace_tables))
         for table in [*by_table, *replaced]:
             _check_name(table, "table")
         earlier = self.markers()
+        # Without transactions this check and the marker write below are not atomic: two
+        # writers racing on one scope are caught only when their commits do not overlap.
+        self._check_state(package, earlier)
+        newest = self._newest_schemas(earlier).get(schema.name)
+        stored = newest.merged_with(schema) if newest is not None else schema
         self.loads_path.mkdir(parents=True, exist_ok=True)
         # Files a crashed attempt of this very load left behind are not committed: drop them.
         self._discard_uncommitted(package.load_id, [*by_table, *replaced])
@@ -66,17 +75,20 @@ class FilesystemClient(DestinationClient):
             }
             marker = LoadMarker(
                 load_id=package.load_id,
-                schema_name=schema.name,
-                schema_version=schema.version,
-                schema_version_hash=schema.version_hash,
-                schema_file=self._store_schema(schema),
+                schema_name=stored.name,
+                schema_version=stored.version,
+                schema_version_hash=stored.version_hash,
+                schema_file=self._store_schema(stored),
                 inserted_at=datetime.datetime.now(datetime.timezone.utc).isoformat(
                     timespec="microseconds"
                 ),
                 sequence=max((m.sequence for m in earlier), default=0) + 1,
                 replaced_tables=replaced,
                 tables=tables,
+                pipeline_name=package.manifest.pipeline_name,
+                state_changes=package.manifest.state_changes,
             )
+            crash_points.reached("load")
             # The commit: readers see all of the load from here on, or nothing of it before.
             write_atomic(marker_file, marker.to_json())
         except BaseException:
@@ -86,7 +98,15 @@ class FilesystemClient(DestinationClient):
             raise
         fsync_folder(self.loads_path)
         self._drop_generations(earlier, replaced)
-        return True
+        return stored
+
+    def _check_state(self, package: LoadPackage, earlier: list[LoadMarker]) -> None:
+        committed = newest_state(earlier, package.manifest.pipeline_name)
+        for change in map(StateChange.from_dict, package.manifest.state_changes):
+            known = committed.get(change.scope)
+            if not change.applies_to(known):
+                current = known.version if known is not None else 0
+                raise state_conflict(change, current, package.load_id)
 
     def _write_table(
         self, table: str, files: list[PackageFile], package: LoadPackage, written: list[Path]
@@ -155,6 +175,9 @@ class FilesystemClient(DestinationClient):
 
     def stored_schema(self, schema_name: str) -> Schema | None:
         return self._newest_schemas(self.markers()).get(schema_name)
+
+    def stored_state(self, pipeline_name: str) -> dict[str, ScopeState]:
+        return newest_state(self.markers(), pipeline_name)
 
     def _newest_schemas(self, markers: list[LoadMarker]) -> dict[str, Schema]:
         newest: dict[str, LoadMarker] = {}

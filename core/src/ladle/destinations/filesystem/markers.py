@@ -9,10 +9,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import orjson
 
 from ladle.errors import DestinationError
+from ladle.state.scopes import ScopeState, StateChange
 
 MARKER_FORMAT = 1
 
@@ -41,6 +43,9 @@ class LoadMarker:
     sequence: int
     replaced_tables: list[str] = field(default_factory=list)
     tables: dict[str, TableFiles] = field(default_factory=dict)
+    pipeline_name: str = ""
+    # State scopes this load committed: {"scope", "base_version", "value"} (see ladle.state).
+    state_changes: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def order(self) -> tuple[int, str, str]:
@@ -58,6 +63,8 @@ class LoadMarker:
                 "inserted_at": self.inserted_at,
                 "sequence": self.sequence,
                 "replaced_tables": self.replaced_tables,
+                "pipeline_name": self.pipeline_name,
+                "state_changes": self.state_changes,
                 "tables": {
                     name: {"files": t.files, "rows": t.rows, "columns": t.columns}
                     for name, t in self.tables.items()
@@ -78,6 +85,8 @@ class LoadMarker:
             inserted_at=data["inserted_at"],
             sequence=data["sequence"],
             replaced_tables=list(data.get("replaced_tables", [])),
+            pipeline_name=data.get("pipeline_name", ""),
+            state_changes=list(data.get("state_changes", [])),
             tables={
                 name: TableFiles(list(t["files"]), t["rows"], list(t["columns"]))
                 for name, t in data.get("tables", {}).items()
@@ -119,3 +128,16 @@ def visible_files(markers: Iterable[LoadMarker]) -> dict[str, list[str]]:
         for table, written in marker.tables.items():
             files.setdefault(table, []).extend(written.files)
     return files
+
+
+def newest_state(markers: Iterable[LoadMarker], pipeline_name: str) -> dict[str, ScopeState]:
+    """The newest committed version of each state scope of a pipeline."""
+    newest: dict[str, ScopeState] = {}
+    for marker in markers:
+        if marker.pipeline_name != pipeline_name:
+            continue
+        for change in map(StateChange.from_dict, marker.state_changes):
+            known = newest.get(change.scope)
+            if known is None or change.version > known.version:
+                newest[change.scope] = ScopeState(change.version, change.value, marker.load_id)
+    return newest

@@ -21,7 +21,7 @@ MAX_IDENTIFIER_LENGTH = 63  # bytes (NAMEDATALEN - 1); longer names are silently
 
 CAPABILITIES = Capabilities(
     transactions=True,
-    merge=False,  # arrives with staging tables
+    merge=True,
     max_identifier_length=MAX_IDENTIFIER_LENGTH,
     preferred_file_format="arrow",
     max_decimal_precision=38,

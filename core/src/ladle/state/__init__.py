@@ -1,0 +1,1 @@
+"""Persisted state: JSON-able values per scope, committed with the data they describe."""
