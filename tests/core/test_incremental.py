@@ -83,6 +83,11 @@ def test_rows_at_the_cursor_are_deduplicated_by_primary_key(
     api.rows = [*api.rows, {"id": 2, "updated_at": "2024-01-05T00:00:00Z"}]
     assert pipeline.run(issues_resource(api)).row_counts == {"issues": 1}
     assert ids(pipeline) == [1, 2]
+    # A third run at the same cursor remembers both rows, not only the second run's.
+    api.rows = [*api.rows, {"id": 3, "updated_at": "2024-01-05T00:00:00Z"}]
+    assert pipeline.run(issues_resource(api)).row_counts == {"issues": 1}
+    assert pipeline.run(issues_resource(api)).row_counts == {}
+    assert ids(pipeline) == [1, 2, 3]
 
 
 def test_without_primary_key_rows_at_the_cursor_are_deduplicated_by_content(

@@ -186,9 +186,12 @@ class Incremental:
         if not self._moves_cursor or self._max is None:
             return None
         stored = comparable(self._stored) if self._stored is not None else None
-        if stored is not None and self._compare(self._max, stored) < 0:
+        order = self._compare(self._max, stored) if stored is not None else 1
+        if order < 0:
             return None  # a lagged re-read saw nothing newer than the stored cursor
-        return {"last_value": self._max_raw, "unique_hashes": sorted(self._max_keys)}
+        keys = self._max_keys | self._boundary if order == 0 else self._max_keys
+        # At the same cursor value, the rows loaded before stay loaded: keep their keys too.
+        return {"last_value": self._max_raw, "unique_hashes": sorted(keys)}
 
     # -- filtering --------------------------------------------------------------------------------
     def filter(self, items: Iterator[Any]) -> Iterator[Any]:
