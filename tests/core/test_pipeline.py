@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
+import pathlib
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 
@@ -222,3 +225,37 @@ def test_duckdb_memory_is_capped_on_connections_ladle_opens(tmp_path: object) ->
     )
     free.run([{"a": 1}], table_name="t")
     assert rows(free, "SELECT current_setting('memory_limit') AS m")[0]["m"] != limit
+
+
+def test_duckdb_waits_while_another_process_holds_the_file(tmp_path: pathlib.Path) -> None:
+    path = tmp_path / "shared.duckdb"
+    with subprocess.Popen(
+        [sys.executable, "-c", HOLD_DUCKDB_FILE, str(path), "1.0"], stdout=subprocess.PIPE
+    ) as holder:
+        assert holder.stdout is not None
+        assert holder.stdout.readline() == b"holding\n"  # a parallel task is loading
+        impatient = ladle.pipeline(
+            "shared",
+            destination=ladle.destinations.duckdb(path, lock_timeout=0.1),
+            pipelines_dir=str(tmp_path / "a"),
+            progress=False,
+        )
+        with pytest.raises(ladle.DestinationError, match=r"shared\.duckdb.*lock"):
+            impatient.run([{"a": 1}], table_name="t")
+        patient = ladle.pipeline(
+            "shared",
+            destination=ladle.destinations.duckdb(path),
+            pipelines_dir=str(tmp_path / "b"),
+            progress=False,
+        )
+        assert patient.run([{"a": 1}], table_name="t").row_counts == {"t": 1}
+
+
+# Opens a DuckDB file, says so, holds it for the given seconds.
+HOLD_DUCKDB_FILE = """
+import sys, time, duckdb
+connection = duckdb.connect(sys.argv[1])
+print("holding", flush=True)
+time.sleep(float(sys.argv[2]))
+connection.close()
+"""

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
-from typing import Any
 
 from ladle.destinations.base import Capabilities, Destination, DestinationClient
 from ladle.destinations.duckdb import DuckDbDestination
@@ -19,19 +17,9 @@ _BY_NAME: dict[str, type[Destination]] = {
 }
 
 
-def duckdb(
-    path_or_connection: str | Path | Any = None, *, load_memory_limit: str | None = "512MB"
-) -> DuckDbDestination:
-    """DuckDB at a file path (default `./<pipeline_name>.duckdb`) or on an open connection.
-
-    `load_memory_limit` caps DuckDB's memory on the connections ladle opens (None: DuckDB's
-    default, 80% of RAM); an open connection you pass is left as you configured it.
-    """
-    return DuckDbDestination(path_or_connection, load_memory_limit=load_memory_limit)
-
-
-# The factory is the class: `ladle.destinations.postgres("postgresql://...")` or parts
-# (see PostgresDestination for where credentials come from when none are given).
+# The factories are the classes: `ladle.destinations.duckdb("file.duckdb")`,
+# `ladle.destinations.postgres("postgresql://...")` (one signature each, documented there).
+duckdb = DuckDbDestination
 postgres = PostgresDestination
 
 

@@ -8,6 +8,7 @@ schema and load rows, commit.
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,8 @@ CAPABILITIES = Capabilities(
 
 # DuckDB would take up to 80% of RAM for its buffer pool; a load needs far less.
 DEFAULT_LOAD_MEMORY_LIMIT = "512MB"
+# One process at a time may open a DuckDB file: another waits this long for it (seconds).
+DEFAULT_LOCK_TIMEOUT = 60.0
 
 DUCKDB_TYPES = {
     "bigint": "BIGINT",
@@ -46,7 +49,13 @@ DUCKDB_TYPES = {
 
 
 class DuckDbDestination(Destination):
-    """`ladle.destinations.duckdb(path_or_connection)`; by default `./<pipeline_name>.duckdb`."""
+    """`ladle.destinations.duckdb(path_or_connection)`; by default `./<pipeline_name>.duckdb`.
+
+    `load_memory_limit` caps DuckDB's memory on the connections ladle opens (None: DuckDB's
+    default, 80% of RAM); an open connection you pass is left as you configured it.
+    `lock_timeout`: seconds to wait while another process has the file open (DuckDB admits one
+    process at a time), e.g. a parallel orchestrator task loading into the same file.
+    """
 
     name = "duckdb"
     capabilities = CAPABILITIES
@@ -56,9 +65,11 @@ class DuckDbDestination(Destination):
         path_or_connection: str | Path | duckdb_lib.DuckDBPyConnection | None = None,
         *,
         load_memory_limit: str | None = DEFAULT_LOAD_MEMORY_LIMIT,
+        lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
     ) -> None:
         self.target = path_or_connection
         self.load_memory_limit = load_memory_limit
+        self.lock_timeout = lock_timeout
 
     def database_path(self, pipeline_name: str) -> str:
         if isinstance(self.target, (str, Path)):
@@ -72,7 +83,7 @@ class DuckDbDestination(Destination):
         try:
             if path != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
-            connection = duckdb_lib.connect(path)
+            connection = self._connect(path)
         except (duckdb_lib.Error, OSError) as exc:
             raise DestinationError(
                 f"cannot open the DuckDB file {path}: {exc}", destination="duckdb", path=path
@@ -82,6 +93,19 @@ class DuckDbDestination(Destination):
             # connections ladle opens, which live for one load or one query.
             connection.execute(f"SET memory_limit = {quote_literal(self.load_memory_limit)}")
         return DuckDbClient(connection, dataset_name, owned=True)
+
+    def _connect(self, path: str) -> duckdb_lib.DuckDBPyConnection:
+        """Open the file, waiting while another process holds it (e.g. a parallel task)."""
+        deadline = time.monotonic() + self.lock_timeout
+        pause = 0.05
+        while True:
+            try:
+                return duckdb_lib.connect(path)
+            except duckdb_lib.IOException as exc:
+                if "lock" not in str(exc) or time.monotonic() + pause > deadline:
+                    raise
+            time.sleep(pause)
+            pause = min(pause * 2, 1.0)
 
     def __repr__(self) -> str:
         target = (

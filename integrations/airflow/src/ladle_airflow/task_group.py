@@ -9,8 +9,8 @@ time. Task ids are the unit ids (sanitized resource names) inside the group.
 
 No task is needed up front to create the dataset: PostgreSQL loads serialize their DDL on an
 advisory lock and DuckDB admits one writer at a time, so the first units to load create what
-is missing. (Parallel tasks on one DuckDB file in separate processes wait for its lock through
-their retries: prefer `serial`, or a pool of one slot, with DuckDB.)
+is missing. (Parallel tasks on one DuckDB file in separate processes take turns on its lock,
+each waiting up to the destination's `lock_timeout`.)
 """
 
 from __future__ import annotations
