@@ -223,6 +223,20 @@ def _orphans(pipeline: ladle.Pipeline) -> int:
     return int(got[0]["n"])
 
 
+def test_switching_from_append_to_merge_replaces_the_children_appended_before(
+    make_pipeline: MakePipeline,
+) -> None:
+    before = {"id": 1, "lines": [{"sku": "old", "parts": [1]}]}
+    appended = make_pipeline()
+    appended.run(ladle.resource([before, {"id": 2, "lines": [{"sku": "kept"}]}], name="orders"))
+    pipeline = make_pipeline("merging_now")  # the same tables, now merged by id
+    pipeline.run(merged(name="orders", primary_key="id")([{"id": 1, "lines": [{"sku": "new"}]}]))
+    got = rows(pipeline, "SELECT sku FROM orders__lines ORDER BY sku")
+    assert got == [{"sku": "kept"}, {"sku": "new"}]
+    assert rows(pipeline, "SELECT count(*) AS n FROM orders__lines__parts") == [{"n": 0}]
+    assert _orphans(pipeline) == 0
+
+
 def test_merge_into_a_table_that_does_not_exist_yet(pipeline: ladle.Pipeline) -> None:
     info = pipeline.run(merged(primary_key="id")([{"id": 1, "tags": ["a"]}, {"id": 1}]))
     assert info.row_counts == {"items": 2, "items__tags": 1}  # what was normalized

@@ -16,7 +16,7 @@ from ladle.destinations.sql_merge import write_data
 from ladle.destinations.sql_names import quote as quote  # re-exported: clients import it here
 from ladle.load.normalized_file import record_batches
 from ladle.load.package import LoadPackage, PackageFile
-from ladle.schema.schema import Column, Schema, Table
+from ladle.schema.schema import PARENT_ID, ROOT_ID, ROW_ID, Column, Schema, Table
 from ladle.state import codec
 from ladle.state.conflict import state_conflict
 from ladle.state.scopes import ScopeState, StateChange
@@ -225,6 +225,7 @@ class SqlClient(DestinationClient):
     # -- DDL --------------------------------------------------------------------------------------
     def evolve_tables(self, tables: Iterable[Table]) -> None:
         """Create missing tables and add missing columns; safe to repeat."""
+        gained_root_ids = []
         for table in tables:
             existing = self.existing_columns(table.name)
             if not existing:
@@ -237,6 +238,27 @@ class SqlClient(DestinationClient):
                         f"ALTER TABLE {self.table_ref(table.name)} ADD COLUMN "
                         f"{self.column_ddl(column, for_alter=True)}"
                     )
+                    if column.name == ROOT_ID:
+                        gained_root_ids.append(table)
+        for table in gained_root_ids:  # parents first: the schema lists tables that way
+            self._backfill_root_ids(table)
+
+    def _backfill_root_ids(self, table: Table) -> None:
+        """Root ids for the rows a child table got before its family turned to `merge`, so the
+        next merge replaces them with their root rows instead of leaving them orphaned."""
+        parent = table.parent
+        assert parent is not None, f"table {table.name} has {ROOT_ID} but no parent"
+        if ROOT_ID in self.existing_columns(parent):  # a grandchild: its parent's root
+            self.execute(
+                f"UPDATE {self.table_ref(table.name)} AS c SET {quote(ROOT_ID)} = "
+                f"p.{quote(ROOT_ID)} FROM {self.table_ref(parent)} AS p WHERE "
+                f"p.{quote(ROW_ID)} = c.{quote(PARENT_ID)} AND c.{quote(ROOT_ID)} IS NULL"
+            )
+        else:  # a child of the root: the parent row is the root row
+            self.execute(
+                f"UPDATE {self.table_ref(table.name)} SET {quote(ROOT_ID)} = {quote(PARENT_ID)} "
+                f"WHERE {quote(ROOT_ID)} IS NULL"
+            )
 
     def column_ddl(self, column: Column, *, for_alter: bool = False) -> str:
         ddl = f"{quote(column.name)} {self.type_ddl(column)}"
