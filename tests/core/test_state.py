@@ -66,6 +66,19 @@ def test_state_versions_are_committed_with_each_load(make_pipeline: PipelineFact
     assert load_ids == loaded
 
 
+def test_only_the_newest_state_versions_are_kept(make_pipeline: PipelineFactory) -> None:
+    pipeline = make_pipeline()
+    for _ in range(12):
+        pipeline.run(paged())
+    stored = rows(
+        pipeline,
+        "SELECT min(version) AS oldest, max(version) AS newest, count(*) AS n FROM _ladle_state "
+        "WHERE scope = 'resource:paged.pages'",
+    )
+    assert stored == [{"oldest": 3, "newest": 12, "n": 10}]
+    assert pipeline.state["resource:paged.pages"]["next_page"] == 13
+
+
 def test_a_failed_run_keeps_the_old_state(make_pipeline: PipelineFactory) -> None:
     pipeline = make_pipeline()
     pipeline.run(paged())

@@ -24,6 +24,8 @@ from ladle.state.scopes import ScopeState, StateChange
 LOADS_TABLE = "_ladle_loads"
 SCHEMAS_TABLE = "_ladle_schemas"
 STATE_TABLE = "_ladle_state"
+# Versions of each state scope kept (the newest is the state; older ones are for inspection).
+STATE_VERSIONS_KEPT = 10
 
 
 class SqlClient(DestinationClient):
@@ -194,6 +196,12 @@ class SqlClient(DestinationClient):
                 )
             except self.unique_violation as exc:  # a concurrent worker inserted it first
                 raise state_conflict(change, change.version, package.load_id) from exc
+            self.execute(
+                f"DELETE FROM {self.table_ref(STATE_TABLE)} WHERE pipeline_name = "
+                f"{self.placeholder} AND scope = {self.placeholder} AND version <= "
+                f"{self.placeholder}",
+                [pipeline_name, change.scope, change.version - STATE_VERSIONS_KEPT],
+            )
 
     def stored_state(self, pipeline_name: str) -> dict[str, ScopeState]:
         if not self.table_exists(STATE_TABLE):
