@@ -12,7 +12,7 @@ venv: .venv/.synced
 	$(PYTHON) -m venv .tools
 	.tools/bin/pip install --quiet --disable-pip-version-check uv
 
-.venv/.synced: $(UV) uv.lock pyproject.toml core/pyproject.toml integrations/airflow/pyproject.toml
+.venv/.synced: $(UV) uv.lock pyproject.toml core/pyproject.toml integrations/airflow/pyproject.toml integrations/dagster/pyproject.toml integrations/prefect/pyproject.toml
 	$(UV) sync --frozen --all-packages --compile-bytecode --quiet
 	@touch $@
 

@@ -16,8 +16,11 @@ ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
 BLOCKS = re.findall(r"```python\n(.*?)```", README, flags=re.DOTALL)
 # The first block is the demo source: it needs the demo API, which tests/examples runs. An
-# Airflow DAG file runs inside Airflow: tests/integrations/airflow/test_readme_dag.py runs it.
-RUNNABLE = [block for block in BLOCKS[1:] if "ladle_airflow" not in block]
+# Airflow DAG file runs inside Airflow: tests/integrations/airflow/test_readme_dag.py runs it; the
+# Dagster definitions run inside Dagster: tests/integrations/dagster/test_readme_definitions.py;
+# the Prefect flow file needs a Prefect server: tests/integrations/prefect/test_readme_flow.py.
+PLUGINS = ("ladle_airflow", "ladle_dagster", "ladle_prefect")
+RUNNABLE = [block for block in BLOCKS[1:] if not any(plugin in block for plugin in PLUGINS)]
 
 
 def expected_output(block: str) -> list[str]:

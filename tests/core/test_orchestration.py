@@ -208,9 +208,24 @@ def test_public_api_is_pinned() -> None:
         "SourceRef",
         "Unit",
         "plan",
+        "retry_can_help",
         "run_unit",
         "unit_pipeline",
     }
+
+
+@pytest.mark.parametrize(
+    ("error", "retry"),
+    [
+        (ladle.StateConflict("another worker committed first"), True),
+        (ladle.ExtractError("the API timed out", resource="users"), True),
+        (RuntimeError("not ladle's"), True),
+        (ladle.ConfigError("bad key", key="mode"), False),
+        (ladle.ContractViolation("frozen"), False),
+    ],
+)
+def test_retry_can_help(error: BaseException, retry: bool) -> None:
+    assert ladle.orchestration.retry_can_help(error) is retry
 
 
 # -- running one unit ----------------------------------------------------------------------------

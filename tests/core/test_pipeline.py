@@ -259,3 +259,35 @@ print("holding", flush=True)
 time.sleep(float(sys.argv[2]))
 connection.close()
 """
+
+
+def test_threads_loading_into_one_duckdb_file_take_turns(tmp_path: pathlib.Path) -> None:
+    # Parallel tasks of an orchestrator in one process: DuckDB alone would fail one of them
+    # with a catalog write-write conflict (both create the dataset and system tables).
+    path = str(tmp_path / "shared.duckdb")
+    loaded: dict[str, dict[str, int]] = {}
+    errors: list[BaseException] = []
+
+    def load(name: str) -> None:
+        worker = ladle.pipeline(
+            "shared",
+            destination=ladle.destinations.duckdb(path),
+            pipelines_dir=str(tmp_path / name),
+            progress=False,
+        )
+        try:
+            rows = [{"id": i, "tags": ["a", "b"]} for i in range(5000)]
+            loaded[name] = dict(worker.run(rows, table_name=name).row_counts)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=load, args=(name,)) for name in ("left", "right")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert loaded == {
+        "left": {"left": 5000, "left__tags": 10000},
+        "right": {"right": 5000, "right__tags": 10000},
+    }

@@ -9,11 +9,13 @@ worker with an empty disk resumes), and answers read-back queries as Arrow.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 import pyarrow as pa
 
+from ladle.errors import ConfigError
 from ladle.load.package import LoadPackage
 from ladle.schema.data_types import DATA_TYPES
 from ladle.schema.schema import Schema
@@ -58,6 +60,17 @@ class DestinationClient(ABC):
     @abstractmethod
     def query(self, sql: str) -> pa.Table:
         """Run a read query with the dataset as the default schema."""
+
+    def drop_tables(
+        self, schema_name: str, tables: Sequence[str], pipeline_name: str, scopes: Sequence[str]
+    ) -> Schema | None:
+        """Drop `tables` with their entries in the stored schema, and the pipeline's state
+        `scopes`, in one transaction; returns the schema as stored (None if none was)."""
+        raise ConfigError(
+            f"this destination ({type(self).__name__}) cannot drop tables; remove them by hand "
+            "and start a new dataset_name",
+            key="destination",
+        )
 
     def close(self) -> None:  # noqa: B027 - clients without a connection need no close
         """Release the connection."""

@@ -8,6 +8,7 @@ schema and load rows, commit.
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -116,6 +117,17 @@ class DuckDbDestination(Destination):
         return f"<destination duckdb {target or '<pipeline_name>.duckdb'}>"
 
 
+# Loads into one database from threads of one process (parallel tasks of a Prefect flow, say)
+# take turns: DuckDB would fail the second with a catalog write-write conflict.
+_writers: dict[str, threading.RLock] = {}
+_writers_guard = threading.Lock()
+
+
+def _writer_lock(database: str) -> threading.RLock:
+    with _writers_guard:
+        return _writers.setdefault(database, threading.RLock())
+
+
 class DuckDbClient(SqlClient):
     type_names = DUCKDB_TYPES
     unique_violation = (duckdb_lib.ConstraintException,)
@@ -130,21 +142,41 @@ class DuckDbClient(SqlClient):
         # Qualify with the catalog: a file named like the dataset would make names ambiguous.
         self.catalog = connection.execute("SELECT current_database()").fetchone()[0]  # type: ignore[index]
         self.dataset = f"{quote(self.catalog)}.{quote(dataset_name)}"
+        file = connection.execute(
+            "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
+        ).fetchone()
+        # In-memory databases are private to their connection: nothing to take turns on.
+        self._writer = _writer_lock(str(Path(file[0]).resolve())) if file and file[0] else None
+        self._writing = False
 
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
         cursor = self.connection.execute(sql, params)
         return cursor.fetchall() if cursor.description else []
 
     def begin(self) -> None:
+        if self._writer is not None and not self._writing:
+            self._writer.acquire()
+            self._writing = True
         self.connection.execute("BEGIN TRANSACTION")
 
     def commit(self) -> None:
-        self.connection.execute("COMMIT")
+        try:
+            self.connection.execute("COMMIT")
+        finally:
+            self._done_writing()
 
     def rollback(self) -> None:
         # Nothing may be open any more: a failed statement can end the transaction itself.
-        with contextlib.suppress(duckdb_lib.TransactionException):
-            self.connection.execute("ROLLBACK")
+        try:
+            with contextlib.suppress(duckdb_lib.TransactionException):
+                self.connection.execute("ROLLBACK")
+        finally:
+            self._done_writing()
+
+    def _done_writing(self) -> None:
+        if self._writing and self._writer is not None:
+            self._writing = False
+            self._writer.release()
 
     def existing_columns(self, table: str) -> set[str]:
         rows = self.execute(
@@ -180,6 +212,7 @@ class DuckDbClient(SqlClient):
             self.connection.execute(f"SET search_path = {quote_literal(self.dataset)}")
 
     def close(self) -> None:
+        self._done_writing()
         if self.owned:
             self.connection.close()
 

@@ -105,6 +105,30 @@ class SqlClient(DestinationClient):
         self.commit()
         return stored
 
+    def drop_tables(
+        self, schema_name: str, tables: Sequence[str], pipeline_name: str, scopes: Sequence[str]
+    ) -> Schema | None:
+        self.begin()
+        try:
+            self.lock_for_schema_change()
+            stored = self.stored_schema(schema_name)
+            for table in reversed(tables):  # children before their parents
+                self.execute(f"DROP TABLE IF EXISTS {self.table_ref(table)}")
+            if stored is not None:
+                stored = stored.without_tables(tables)
+                self._insert_schema(stored)
+            if scopes and self.table_exists(STATE_TABLE):
+                self.execute(
+                    f"DELETE FROM {self.table_ref(STATE_TABLE)} WHERE pipeline_name = "
+                    f"{self.placeholder} AND scope IN ({self._markers(len(scopes))})",
+                    [pipeline_name, *scopes],
+                )
+        except BaseException:
+            self.rollback()
+            raise
+        self.commit()
+        return stored
+
     def create_dataset(self) -> None:
         """Make the dataset exist (a schema here; e.g. an attached file elsewhere)."""
         self.execute(f"CREATE SCHEMA IF NOT EXISTS {self.dataset}")
@@ -148,17 +172,14 @@ class SqlClient(DestinationClient):
         newest = self.stored_schema(schema.name)  # again: a worker may have stored one meanwhile
         merged = newest.merged_with(schema) if newest is not None else schema
         if merged is not newest:
-            self.execute(
-                f"INSERT INTO {self.table_ref(SCHEMAS_TABLE)} VALUES ({self._markers(5)})",
-                [
-                    merged.version_hash,
-                    merged.name,
-                    merged.version,
-                    _now(),
-                    merged.to_json().decode(),
-                ],
-            )
+            self._insert_schema(merged)
         return merged
+
+    def _insert_schema(self, schema: Schema) -> None:
+        self.execute(
+            f"INSERT INTO {self.table_ref(SCHEMAS_TABLE)} VALUES ({self._markers(5)})",
+            [schema.version_hash, schema.name, schema.version, _now(), schema.to_json().decode()],
+        )
 
     def lock_for_schema_change(self) -> None:
         """Keep other workers from storing a schema until this transaction ends (a no-op for

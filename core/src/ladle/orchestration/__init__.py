@@ -10,7 +10,16 @@ assets, and call `run_unit` inside each; they contain translation only.
 """
 
 from ladle.orchestration.plan import Plan, ResourceSpec, Unit, plan
-from ladle.orchestration.run import run_unit, unit_pipeline
+from ladle.orchestration.run import retry_can_help, run_unit, unit_pipeline
 from ladle.orchestration.source_ref import SourceRef
 
-__all__ = ["Plan", "ResourceSpec", "SourceRef", "Unit", "plan", "run_unit", "unit_pipeline"]
+__all__ = [
+    "Plan",
+    "ResourceSpec",
+    "SourceRef",
+    "Unit",
+    "plan",
+    "retry_can_help",
+    "run_unit",
+    "unit_pipeline",
+]

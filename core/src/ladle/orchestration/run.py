@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ladle.destinations.base import Destination
-from ladle.errors import ConfigError
+from ladle.errors import ConfigError, ExtractError, LadleError
 from ladle.extract.source import Source
 from ladle.orchestration.plan import Unit
 from ladle.pipeline.load_info import LoadInfo
@@ -70,6 +70,18 @@ def unit_pipeline(
     )
 
 
+def retry_can_help(error: BaseException) -> bool:
+    """Whether an orchestrator should retry a unit that raised `error`.
+
+    Yes for retryable ladle errors (a `StateConflict`, destination errors), for resource errors
+    (a flaky API can pass next time) and for errors ladle does not know; no for configuration
+    and schema errors, which fail the same way every time.
+    """
+    if isinstance(error, LadleError):
+        return error.retryable or isinstance(error, ExtractError)
+    return True
+
+
 @contextlib.contextmanager
 def _exclusive(path: Path) -> Iterator[None]:
     """Hold an exclusive lock on `path` (a no-op where fcntl is missing, i.e. Windows)."""
@@ -87,4 +99,4 @@ def _exclusive(path: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-__all__ = ["run_unit", "unit_pipeline"]
+__all__ = ["retry_can_help", "run_unit", "unit_pipeline"]

@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pyarrow as pa
 
 from ladle import crash_points
@@ -48,6 +49,7 @@ from ladle.extract.source import Source, source_of_resources
 from ladle.extract.write_disposition import WriteDispositionLike
 from ladle.load.package import LoadPackage, Manifest, PackageStore, new_load_id, write_atomic
 from ladle.normalize.normalizer import NormalizeSettings, PackageNormalizer
+from ladle.pipeline.drop import plan_drop
 from ladle.pipeline.load_info import LoadInfo, merge_counts
 from ladle.pipeline.progress import Progress, ProgressMode
 from ladle.schema.contract import SchemaContract, SchemaContractLike
@@ -196,13 +198,30 @@ class Pipeline:
         timings["load"] = loaded.timings["load"]
         counts = dict(finished.row_counts)
         merge_counts(counts, loaded.row_counts)
-        return replace(
+        info = replace(
             loaded,
             load_ids=finished.load_ids + loaded.load_ids,
             row_counts=counts,
             schema_changes=finished.schema_changes + loaded.schema_changes,
             timings=timings,
         )
+        write_atomic(self.trace_path, orjson.dumps(info.asdict()))
+        return info
+
+    @property
+    def trace_path(self) -> Path:
+        """Where `run` keeps the LoadInfo of the last run that loaded data (`ladle pipeline
+        <name> trace` prints it)."""
+        return self.working_dir / "last_run.json"
+
+    def last_run(self) -> LoadInfo | None:
+        """The LoadInfo of the last `run` of this working directory that loaded data."""
+        if not self.trace_path.is_file():
+            return None
+        data = orjson.loads(self.trace_path.read_bytes())
+        data["load_ids"] = tuple(data["load_ids"])
+        data["schema_changes"] = tuple(data["schema_changes"])
+        return LoadInfo(**data)
 
     # -- reading back ----------------------------------------------------------------------------
     def dataset(self, sql: str) -> pa.Table:
@@ -246,18 +265,46 @@ class Pipeline:
 
     def sync_destination(self, schema_names: list[str] | None = None) -> None:
         """Make the working directory agree with the destination, the source of truth: its
-        committed state replaces the local one, and its newest schemas are merged into the
-        local ones. Every `run` and `extract` does this first."""
+        committed state and newest schemas replace the local ones (a schema with packages not
+        yet loaded is merged instead). Every `run` and `extract` does this first."""
         names = {self.default_schema_name, *self.schema_names(), *(schema_names or ())}
         with self._client() as client:
             state = client.stored_state(self.pipeline_name)
             stored = {name: client.stored_schema(name) for name in sorted(names)}
         self.local_state.write(state)
+        # Only packages not loaded yet hold schema changes the destination has not seen.
+        pending = {package.manifest.schema_name for package in self.packages.pending()}
         for name, newest in stored.items():
             local = self._local_schema(name)
             if newest is None or (local is not None and local.version_hash == newest.version_hash):
                 continue
-            self._save_schema(newest.merged_with(local) if local is not None else newest)
+            if local is not None and name in pending:
+                newest = newest.merged_with(local)
+            self._save_schema(newest)
+
+    def drop(self, *resources: str, schema_name: str | None = None) -> tuple[str, ...]:
+        """Drop the tables of `resources` (child tables too) from the destination, with their
+        schema entries and state, in one transaction: their next run starts over. Returns the
+        dropped tables. Packages not yet loaded must be loaded or dropped first."""
+        pending = self.packages.pending()
+        if pending:
+            raise ConfigError(
+                f"pipeline {self.pipeline_name} has {len(pending)} package(s) not yet loaded: "
+                "load them (pipeline.load()) or drop them (drop_pending_packages()) first",
+                key="resources",
+            )
+        self.sync_destination()
+        schema = self.schema_named(schema_name) if schema_name else self.schema
+        dropping = plan_drop(schema, self.state, resources)
+        with self._client() as client:
+            stored = client.drop_tables(
+                schema.name, dropping.tables, self.pipeline_name, dropping.scopes
+            )
+        self._save_schema(stored or schema.without_tables(dropping.tables))
+        state = self.local_state.read()
+        self.local_state.write({k: v for k, v in state.items() if k not in dropping.scopes})
+        logger.info("dropped %s and state %s", ", ".join(dropping.tables), dropping.scopes)
+        return dropping.tables
 
     def drop_pending_packages(self) -> int:
         """Delete packages not yet loaded (e.g. data a contract rejected); returns how many."""

@@ -191,6 +191,12 @@ class Schema:
             return self
         return replace(merged, version=max(self.version + 1, ours.version))
 
+    def without_tables(self, names: Iterable[str]) -> Schema:
+        """This schema without the tables `names`, as the next version."""
+        gone = set(names)
+        kept = {name: table for name, table in self.tables.items() if name not in gone}
+        return replace(self, tables=kept, version=self.version + 1)
+
     def data_tables(self) -> list[Table]:
         return [t for t in self.tables.values() if not t.name.startswith(SYSTEM_PREFIX)]
 

@@ -15,7 +15,7 @@ from airflow.sdk import BaseOperator, Context
 from airflow.sdk.exceptions import AirflowFailException
 
 import ladle
-from ladle.orchestration import Unit, plan, run_unit
+from ladle.orchestration import Unit, plan, retry_can_help, run_unit
 from ladle_airflow.connections import destination_from_connection
 
 
@@ -73,7 +73,7 @@ class LadleOperator(BaseOperator):
         try:
             info = self._run(context)
         except ladle.LadleError as error:
-            if error.retryable or isinstance(error, ladle.ExtractError):
+            if retry_can_help(error):
                 raise  # Airflow retries: a conflict, a flaky API or database can pass next time
             raise AirflowFailException(f"{type(error).__name__}: {error}") from error
         self.log.info("%s", info)
