@@ -19,7 +19,7 @@ from airflow.sdk import DAG, DeltaDataIntervalTimetable
 
 import ladle
 from ladle.orchestration import Plan
-from ladle.testing.adapter_suite import conformance_source
+from ladle.testing.adapter_suite import conformance_source, racing_source
 from ladle_airflow import LadleOperator, LadleTaskGroup
 
 UTC = datetime.timezone.utc
@@ -49,7 +49,14 @@ class DagSpec:
 
 def build_dag(spec: DagSpec) -> DAG:
     if spec.racing:
-        source = racing_source(spec.data_dir, spec.destination)
+        rival = ladle.pipeline(
+            spec.pipeline_name,
+            destination=_destination(spec.destination),
+            dataset_name=spec.dataset_name,
+            pipelines_dir=str(Path(spec.data_dir) / "rival"),
+            progress=False,
+        )
+        source = racing_source(spec.data_dir, rival)
     else:
         source = conformance_source(spec.data_dir, fail=spec.fail)
     pipeline = ladle.pipeline(
@@ -90,29 +97,6 @@ def build_dag(spec: DagSpec) -> DAG:
                 plan=work,
             )
     return dag
-
-
-@ladle.source(name="conformance")
-def racing_source(data_dir: str, destination: str) -> Any:
-    """`events` of the conformance source; on its first run, while it extracts, another worker
-    loads the same resource and commits first, so this run's commit is a StateConflict."""
-
-    @ladle.resource(primary_key="id")
-    def events(at: Any = ladle.incremental("at", initial_value="2024-01-01T00:00:00Z")) -> Any:
-        raced = Path(data_dir) / "raced"
-        if not raced.exists():
-            raced.touch()
-            rival = ladle.pipeline(
-                "crm",
-                destination=_destination(destination),
-                dataset_name="crm",
-                pipelines_dir=str(Path(data_dir) / "rival"),
-                progress=False,
-            )
-            rival.run(conformance_source(data_dir).with_resources("events"))
-        yield json.loads((Path(data_dir) / "events.json").read_text())
-
-    return events
 
 
 def _destination(spec: str) -> Any:

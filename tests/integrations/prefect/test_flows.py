@@ -18,7 +18,7 @@ from prefect import flow
 from psycopg.conninfo import conninfo_to_dict
 
 import ladle
-from ladle.testing.adapter_suite import ConformanceData, conformance_source
+from ladle.testing.adapter_suite import ConformanceData, conformance_source, racing_source
 from ladle_prefect import run_source, source_flow
 from tests.core.destinations.postgres_server import fresh_postgres_dsn
 from tests.integrations.prefect.prefect_runs import FlowRunRecord, run_flow
@@ -201,34 +201,18 @@ def test_a_resource_failing_once_is_retried(
     assert run.result()["events"]["row_counts"] == {"events": 3}
 
 
-@ladle.source(name="conformance")
-def racing_source(data_dir: str, database: str) -> Any:
-    """`events`; on its first run, while it extracts, another worker loads the same resource
-    and commits first, so this run's commit is a StateConflict."""
-
-    @ladle.resource(primary_key="id")
-    def events(at: Any = ladle.incremental("at", initial_value="2024-01-01T00:00:00Z")) -> Any:
-        raced = Path(data_dir) / "raced"
-        if not raced.exists():
-            raced.touch()
-            rival = ladle.pipeline(
-                "crm",
-                destination=ladle.destinations.duckdb(database),
-                dataset_name="crm",
-                pipelines_dir=str(Path(data_dir) / "rival"),
-                progress=False,
-            )
-            rival.run(conformance_source(data_dir).with_resources("events"))
-        yield json.loads((Path(data_dir) / "events.json").read_text())
-
-    return events
-
-
 def test_a_state_conflict_is_retried_and_loads_nothing_twice(
     make_pipeline: PipelineMaker, data: ConformanceData, tmp_path: Path
 ) -> None:
     pipeline = make_pipeline()
-    source = lambda: racing_source(str(data.folder), str(tmp_path / "crm.duckdb"))  # noqa: E731
+    rival = ladle.pipeline(
+        "crm",
+        destination=ladle.destinations.duckdb(str(tmp_path / "crm.duckdb")),
+        dataset_name="crm",
+        pipelines_dir=str(tmp_path / "rival"),
+        progress=False,
+    )
+    source = lambda: racing_source(str(data.folder), rival)  # noqa: E731
     run = run_flow(load_flow(source, pipeline, retries=1, retry_delay_seconds=0))
     assert run.state.is_completed()
     assert run.task_runs["events"].run_count == 2  # the first attempt lost the race

@@ -85,6 +85,25 @@ def conformance_source(data_dir: str, fail: str | None = None) -> Any:
     return events, users, user_tags
 
 
+@ladle.source(name="conformance")
+def racing_source(data_dir: str, rival: ladle.Pipeline) -> Any:
+    """`events` of `conformance_source`; on its first run, while it extracts, the `rival`
+    pipeline (another worker) loads the same resource and commits first, so this run's commit
+    is a `StateConflict`. Plugins use it to show that a conflict is retried and loads nothing
+    twice."""
+    folder = Path(data_dir)
+
+    @ladle.resource(primary_key="id")
+    def events(at: Any = ladle.incremental("at", initial_value="2024-01-01T00:00:00Z")) -> Any:
+        raced = folder / "raced"
+        if not raced.exists():
+            raced.touch()
+            rival.run(conformance_source(data_dir).with_resources("events"))
+        yield _rows(folder, "events")
+
+    return events
+
+
 class ConformanceData:
     """The rows `conformance_source` reads, and the log of the resources that started."""
 
