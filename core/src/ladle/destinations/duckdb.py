@@ -179,9 +179,10 @@ class DuckDbClient(SqlClient):
             self._writer.release()
 
     def existing_columns(self, table: str) -> set[str]:
+        # duckdb_columns() rather than information_schema: the same rows, a fraction the time.
         rows = self.execute(
-            "SELECT column_name FROM information_schema.columns "
-            "WHERE table_catalog = ? AND table_schema = ? AND table_name = ?",
+            "SELECT column_name FROM duckdb_columns() "
+            "WHERE database_name = ? AND schema_name = ? AND table_name = ?",
             [self.catalog, self.dataset_name, table],
         )
         return {row[0] for row in rows}
