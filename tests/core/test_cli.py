@@ -148,3 +148,17 @@ def test_the_console_script_inits_and_runs_a_generic_project(tmp_path: Path) -> 
         "generic_data",
     )
     assert "items: 1 rows" in shown.stdout
+
+
+def test_show_lists_only_what_the_destination_holds(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = str(tmp_path / "work")
+    shop = ladle.pipeline("shop", pipelines_dir=folder, progress=False)
+    shop.run(events())
+    shop.extract([{"sku": "a"}], table_name="products")  # normalized below, never loaded
+    shop.normalize()
+    assert main(["pipeline", "shop", "show", "--pipelines-dir", folder]) == 0
+    printed = capsys.readouterr().out
+    assert "events: 2 rows" in printed
+    assert "products" not in printed

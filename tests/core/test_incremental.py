@@ -107,6 +107,23 @@ def test_without_primary_key_rows_at_the_cursor_are_deduplicated_by_content(
     assert values == [{"v": "a"}, {"v": "b"}]
 
 
+def test_primary_key_off_loads_every_row_at_the_cursor(make_pipeline: PipelineFactory) -> None:
+    # `primary_key=()` turns boundary dedup off: rows at the stored cursor load again, and a new
+    # row at that cursor must not be taken for one loaded before.
+    data = [{"at": 5, "v": "a"}]
+
+    @ladle.resource
+    def readings(at: ladle.Incremental = ladle.incremental("at", primary_key=())) -> Any:
+        yield data
+
+    pipeline = make_pipeline()
+    pipeline.run(readings())
+    data.append({"at": 5, "v": "b"})
+    assert pipeline.run(readings()).row_counts == {"readings": 2}
+    values = rows(pipeline, "SELECT v FROM readings ORDER BY v")
+    assert values == [{"v": "a"}, {"v": "a"}, {"v": "b"}]
+
+
 def test_end_value_backfills_a_window_and_leaves_the_cursor(
     make_pipeline: PipelineFactory,
 ) -> None:

@@ -237,6 +237,20 @@ def test_switching_from_append_to_merge_replaces_the_children_appended_before(
     assert _orphans(pipeline) == 0
 
 
+def test_rows_appended_between_merges_are_replaced_by_the_next_merge(
+    make_pipeline: MakePipeline,
+) -> None:
+    orders = merged(name="orders", primary_key="id")
+    pipeline = make_pipeline()
+    pipeline.run(orders([{"id": 1, "lines": [{"sku": "first", "parts": [1]}]}]))
+    appended = [{"id": 2, "lines": [{"sku": "appended", "parts": [2]}]}]
+    pipeline.run(ladle.resource(appended, name="orders"))
+    pipeline.run(orders([{"id": 2, "lines": [{"sku": "merged", "parts": [3]}]}]))
+    got = rows(pipeline, "SELECT sku FROM orders__lines ORDER BY sku")
+    assert got == [{"sku": "first"}, {"sku": "merged"}]
+    assert _orphans(pipeline) == 0
+
+
 def test_merge_into_a_table_that_does_not_exist_yet(pipeline: ladle.Pipeline) -> None:
     info = pipeline.run(merged(primary_key="id")([{"id": 1, "tags": ["a"]}, {"id": 1}]))
     assert info.row_counts == {"items": 2, "items__tags": 1}  # what was normalized

@@ -291,3 +291,30 @@ def test_threads_loading_into_one_duckdb_file_take_turns(tmp_path: pathlib.Path)
         "left": {"left": 5000, "left__tags": 10000},
         "right": {"right": 5000, "right__tags": 10000},
     }
+
+
+def test_a_thread_waits_for_another_threads_load_only_up_to_lock_timeout(
+    tmp_path: pathlib.Path,
+) -> None:
+    path = str(tmp_path / "shared.duckdb")
+    destination = ladle.destinations.duckdb(path, lock_timeout=0.1)
+    with destination.client("shared", "busy") as busy:
+        busy.begin()  # another thread's load, in the middle of its transaction
+        errors: list[BaseException] = []
+
+        def load() -> None:
+            impatient = ladle.pipeline(
+                "shared", destination=destination, pipelines_dir=str(tmp_path / "w"), progress=False
+            )
+            try:
+                impatient.run([{"a": 1}], table_name="t")
+            except BaseException as exc:
+                errors.append(exc)
+
+        thread = threading.Thread(target=load)
+        thread.start()
+        thread.join()
+        busy.rollback()
+    assert len(errors) == 1
+    assert isinstance(errors[0], ladle.DestinationError)
+    assert "lock_timeout" in str(errors[0])

@@ -99,7 +99,9 @@ def show(target: Pipeline) -> str:
     lines = [f"{target.pipeline_name} -> {target.destination.name} dataset {target.dataset_name}"]
     with target.sql_client() as client:
         for name in target.schema_names():
-            for table in target.schema_named(name).data_tables():
+            # The destination's schema: the local one may list tables not loaded yet.
+            stored = client.stored_schema(name)
+            for table in stored.data_tables() if stored is not None else ():
                 if not table.columns:
                     continue
                 found = client.query(f'SELECT count(*) AS n FROM "{table.name}"').to_pylist()

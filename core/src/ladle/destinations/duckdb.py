@@ -79,7 +79,7 @@ class DuckDbDestination(Destination):
 
     def client(self, pipeline_name: str, dataset_name: str) -> DuckDbClient:
         if isinstance(self.target, duckdb_lib.DuckDBPyConnection):
-            return DuckDbClient(self.target, dataset_name, owned=False)
+            return DuckDbClient(self.target, dataset_name, owned=False, wait=self.lock_timeout)
         path = self.database_path(pipeline_name)
         try:
             if path != ":memory:":
@@ -93,7 +93,7 @@ class DuckDbDestination(Destination):
             # Bounds DuckDB's buffer pool while loading (it spills beyond); only on
             # connections ladle opens, which live for one load or one query.
             connection.execute(f"SET memory_limit = {quote_literal(self.load_memory_limit)}")
-        return DuckDbClient(connection, dataset_name, owned=True)
+        return DuckDbClient(connection, dataset_name, owned=True, wait=self.lock_timeout)
 
     def _connect(self, path: str) -> duckdb_lib.DuckDBPyConnection:
         """Open the file, waiting while another process holds it (e.g. a parallel task)."""
@@ -134,10 +134,16 @@ class DuckDbClient(SqlClient):
     temp_schema = "temp.main"
 
     def __init__(
-        self, connection: duckdb_lib.DuckDBPyConnection, dataset_name: str, *, owned: bool
+        self,
+        connection: duckdb_lib.DuckDBPyConnection,
+        dataset_name: str,
+        *,
+        owned: bool,
+        wait: float = DEFAULT_LOCK_TIMEOUT,
     ) -> None:
         super().__init__(dataset_name)
         self.connection = connection
+        self.wait = wait  # seconds to wait for another thread's load into the same file
         self.owned = owned
         # Qualify with the catalog: a file named like the dataset would make names ambiguous.
         self.catalog = connection.execute("SELECT current_database()").fetchone()[0]  # type: ignore[index]
@@ -155,7 +161,12 @@ class DuckDbClient(SqlClient):
 
     def begin(self) -> None:
         if self._writer is not None and not self._writing:
-            self._writer.acquire()
+            if not self._writer.acquire(timeout=self.wait):
+                raise DestinationError(
+                    f"another thread of this process has been loading into the DuckDB file "
+                    f"{self.catalog} for over {self.wait:g} s (lock_timeout)",
+                    destination="duckdb",
+                )
             self._writing = True
         self.connection.execute("BEGIN TRANSACTION")
 

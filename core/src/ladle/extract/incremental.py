@@ -171,7 +171,9 @@ class Incremental:
         start = bound._stored if bound._stored is not None else self.initial_value
         if self.lag and start is not None:
             start = _lagged(start, self.lag, self.cursor_path)
-        elif stored:  # rows at the stored cursor that were loaded before are skipped
+        elif stored and bound._key_columns != ():
+            # Rows at the stored cursor that were loaded before are skipped; with
+            # `primary_key=()` every row has the same key, so none could tell new from old.
             bound._boundary = frozenset(stored.get("unique_hashes", ()))
         bound._set_bounds(start, None)
         return bound

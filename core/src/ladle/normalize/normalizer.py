@@ -28,7 +28,7 @@ from ladle.normalize.row_hash import arrow_row_hashes
 from ladle.normalize.table_builder import ColumnFlags, TableBatch, TableBuilder, new_table
 from ladle.pipeline.progress import Progress
 from ladle.schema.contract import SchemaContract
-from ladle.schema.schema import PARENT_ID, ROW_ID, Column, Schema, Table
+from ladle.schema.schema import PARENT_ID, ROOT_ID, ROW_ID, Column, Schema, Table
 
 RECORDS_PER_BATCH = 10_000
 
@@ -135,6 +135,10 @@ class PackageNormalizer:
         return schema
 
 
+def _has_root_ids(schema: Schema, root: str) -> bool:
+    return any(ROOT_ID in table.columns for table in schema.family(root)[1:])
+
+
 def _replaced_roots(tables: dict[str, dict[str, Any]]) -> list[str]:
     return [name for name, hints in tables.items() if hints.get("write_disposition") == "replace"]
 
@@ -154,7 +158,9 @@ class _RootTableRun:
             owner.tables,
             hints.get("max_table_nesting"),
             self.max_length,
-            root_ids=self.merge_strategy is not None,
+            # A family that was merged once keeps root ids even while it appends: the next
+            # merge finds every child row of the rows it replaces.
+            root_ids=self.merge_strategy is not None or _has_root_ids(owner.start_schema, root),
             row_hashes=self.merge_strategy == "scd2",
         )
         self.builders: dict[str, TableBuilder] = {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import itertools
 import logging
 import pickle
 from typing import Any
@@ -93,6 +94,32 @@ def test_a_rejected_secret_is_never_shown(
         assert base64.b64encode(f"ada:{TOKEN}".encode()).decode() not in text
     cause = caught.value.__cause__
     assert cause is None or TOKEN not in str(cause)
+
+
+def test_a_next_link_that_echoes_the_key_is_not_logged(caplog: pytest.LogCaptureFixture) -> None:
+    # APIs quote the query key back in their next links; a link loop logs the link it stops at.
+    caplog.set_level(logging.DEBUG, logger="ladle")
+    served = itertools.count()
+
+    def reply(request: ApiRequest) -> dict[str, Any]:  # a page that differs, a link that loops
+        return {"results": ROWS, "served": next(served), "next": f"/items?key={TOKEN}"}
+
+    with LocalApi({"/items": reply}) as api:
+        client = RESTClient(api.url, auth=APIKeyAuth(TOKEN, name="key", location="query"))
+        assert len(list(client.paginate("items"))) == 2
+    assert "read before" in caplog.text
+    assert TOKEN not in caplog.text
+
+
+def test_an_error_body_cut_short_shows_no_part_of_the_secret() -> None:
+    # The body is quoted up to 300 characters: a secret across that edge must not show in part.
+    body = "x" * 290 + f"token={TOKEN}"
+    with LocalApi({"/items": ApiReply(body, status=400)}) as api:
+        client = RESTClient(api.url, auth=BearerTokenAuth(TOKEN))
+        with pytest.raises(ladle.ExtractError) as caught:
+            client.get("items")
+    assert "400" in str(caught.value)
+    assert TOKEN[:4] not in str(caught.value)
 
 
 def test_auth_reprs_are_masked() -> None:

@@ -121,7 +121,7 @@ def test_single_page_and_selector() -> None:
 def test_a_link_back_to_a_page_read_before_stops() -> None:
     with LocalApi({"/loop": {"results": [{"id": 1}], "next": "/loop"}}) as api:
         pages = list(RESTClient(api.url).paginate("loop"))
-    assert pages == [[{"id": 1}], [{"id": 1}]]  # the page, then its repeat is not followed
+    assert pages == [[{"id": 1}]]  # its repeat is read, seen to be the same, and not yielded
     assert len(api.requests) == 2
 
 
@@ -136,3 +136,14 @@ def test_offset_without_total_stops_at_an_empty_page() -> None:
         pages = list(client.paginate("items", paginator=paginator_from_config(config, "t")))
     assert sum(len(p) for p in pages) == 7
     assert [r.query["offset"] for r in api.requests] == ["0", "3", "6", "9"]
+
+
+def test_an_api_that_ignores_the_offset_is_read_once(caplog: pytest.LogCaptureFixture) -> None:
+    # No total, and every answer is the first page: without a check this never ends.
+    with LocalApi({"/items": lambda request: {"items": ROWS[:3]}}) as api:
+        config = {"type": "offset", "limit": 3, "total_path": None}
+        client = RESTClient(api.url, paginator=paginator_from_config(config, "t"))
+        pages = list(client.paginate("items"))
+    assert pages == [ROWS[:3]]
+    assert len(api.requests) == 2
+    assert "answered the same page again" in caplog.text

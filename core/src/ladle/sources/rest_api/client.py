@@ -97,10 +97,20 @@ class RESTClient:
             pager.init_request(request)
         selector = data_selector if data_selector is not None else self.data_selector
         seen: set[str] = set()
+        previous = b""
         while True:
             response = self.send(request, response_actions)
             if response is None:  # a response action said to ignore it
                 return
+            # An API that ignores the paging parameter answers the same page forever.
+            if previous and response.content == previous:
+                logger.warning(
+                    "%s: the API answered the same page again (does it ignore the paging "
+                    "parameter?): stopping",
+                    self.scrub(request.url),
+                )
+                return
+            previous = response.content
             body = _json_body(response)
             records = select_records(body, selector)
             if pager is None:
@@ -114,7 +124,9 @@ class RESTClient:
             pager.update_request(request)
             fingerprint = f"{request.url}?{sorted(request.params.items())!r}"
             if fingerprint in seen:
-                logger.warning("%s: the next page is a page read before: stopping", request.url)
+                logger.warning(
+                    "%s: the next page is a page read before: stopping", self.scrub(request.url)
+                )
                 return
             seen.add(fingerprint)
 
@@ -169,7 +181,7 @@ class RESTClient:
             if response.status_code >= 400:
                 raise ExtractError(
                     f"{request.method} {self.scrub(response.url)} answered "
-                    f"{response.status_code} {response.reason}: {self.scrub(response.text[:300])}",
+                    f"{response.status_code} {response.reason}: {self.scrub(response.text)[:300]}",
                     url=self.scrub(response.url),
                     status_code=response.status_code,
                 )
