@@ -95,8 +95,13 @@ def test_show_schema_and_trace(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert "has no run" in capsys.readouterr().err
     assert main(["pipeline", "shop", "show", "--pipelines-dir", fresh]) == 0
     assert "events: 2 rows" in capsys.readouterr().out
-    assert main(["pipeline", "nothing", "schema", "--pipelines-dir", fresh]) == 1
+    other = ["--dataset-name", "other", "--pipelines-dir", str(tmp_path / "other")]
+    assert main(["pipeline", "shop", "schema", *other]) == 1
     assert "has loaded nothing" in capsys.readouterr().err
+    # A mistyped name is an error, and leaves no empty DuckDB file behind.
+    assert main(["pipeline", "nothing", "schema", "--pipelines-dir", fresh]) == 1
+    assert "there is no DuckDB file nothing.duckdb" in capsys.readouterr().err
+    assert not Path("nothing.duckdb").exists()
 
 
 @pytest.mark.parametrize("template", ["generic", "rest_api"])

@@ -7,13 +7,17 @@ and `--pipelines-dir` say which pipeline is meant, with the same defaults as `la
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 import orjson
 
+from ladle.destinations.duckdb import DuckDbDestination
 from ladle.errors import ConfigError
 from ladle.pipeline.pipeline import Pipeline, pipeline
 
+# Actions that open the destination (the others read the working directory only).
+READS_THE_DESTINATION = ("sync", "show", "schema", "drop")
 ACTIONS = {
     "info": "what the working directory holds: pending packages, schemas, state",
     "show": "the dataset's tables in the destination, with row counts",
@@ -50,6 +54,8 @@ def run(args: argparse.Namespace) -> int:
         pipelines_dir=args.pipelines_dir,
         progress=False,
     )
+    if args.action in READS_THE_DESTINATION:
+        _needs_database_file(target)
     if args.action == "sync":
         target.sync_destination()
         print(f"synced {target.pipeline_name} from {target.destination.name}")
@@ -121,6 +127,22 @@ def trace(target: Pipeline, as_json: bool = False) -> str:
         return orjson.dumps(info.asdict(), option=orjson.OPT_INDENT_2).decode()
     timings = ", ".join(f"{stage} {seconds:.2f}s" for stage, seconds in info.timings.items())
     return f"{info}\n  timings: {timings or '-'}"
+
+
+def _needs_database_file(target: Pipeline) -> None:
+    """A mistyped name must not leave an empty `<name>.duckdb` behind."""
+    destination = target.destination
+    if not isinstance(destination, DuckDbDestination) or not isinstance(
+        destination.target, (str, type(None))
+    ):
+        return
+    path = Path(destination.database_path(target.pipeline_name))
+    if str(path) != ":memory:" and not path.is_file():
+        raise ConfigError(
+            f"pipeline {target.pipeline_name}: there is no DuckDB file {path}; check the name, "
+            "or run the command where the pipeline runs",
+            key="name",
+        )
 
 
 def _needs_schema(target: Pipeline) -> None:
