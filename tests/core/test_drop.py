@@ -95,7 +95,10 @@ def test_drop_refuses_what_it_cannot_do(tmp_path: Path) -> None:
 def test_cli_drop(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     folder = str(tmp_path / "work")
     ladle.pipeline("crm", pipelines_dir=folder, progress=False).run(crm())
-    assert main(["pipeline", "crm", "drop", "notes", "--pipelines-dir", folder]) == 0
+    assert (
+        main(["pipeline", "crm", "drop", "notes", "--schema", "crm", "--pipelines-dir", folder])
+        == 0
+    )
     assert "dropped notes" in capsys.readouterr().out
     assert main(["pipeline", "crm", "drop", "--pipelines-dir", folder]) == 1
     assert "name the resources to drop" in capsys.readouterr().err

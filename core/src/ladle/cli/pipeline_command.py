@@ -43,6 +43,9 @@ def add_parser(commands: Any) -> None:
     pipe.add_argument("--dataset-name", default=None, help="default: <pipeline_name>_dataset")
     pipe.add_argument("--pipelines-dir", default=None, help="default: ~/.ladle/pipelines")
     pipe.add_argument("--json", action="store_true", help="trace: print the LoadInfo as JSON")
+    pipe.add_argument(
+        "--schema", default=None, help="drop: the source's schema (default: the main one)"
+    )
     pipe.set_defaults(run=run)
 
 
@@ -70,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
     elif args.action == "trace":
         print(trace(target, as_json=args.json))
     elif args.action == "drop":
-        dropped = target.drop(*args.resources)
+        dropped = target.drop(*args.resources, schema_name=args.schema)
         print(f"dropped {', '.join(args.resources)}: tables {', '.join(dropped)}")
     else:
         print(f"dropped {target.drop_pending_packages()} pending package(s)")
