@@ -30,6 +30,7 @@ import pyarrow.compute as pc
 
 from ladle.errors import ConfigError, ExtractError
 from ladle.normalize.arrow_items import as_arrow
+from ladle.normalize.row_hash import record_hash
 
 RowOrder = Literal["asc", "desc"]
 MissingCursor = Literal["raise", "include", "exclude"]
@@ -282,11 +283,8 @@ class Incremental:
     def _row_key(self, record: dict[str, Any]) -> str:
         """The row's identity at a boundary: its primary key, else a hash of the whole row."""
         if self._key_columns is None:
-            body = orjson.dumps(
-                record, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS, default=str
-            )
-        else:
-            body = orjson.dumps([record.get(k) for k in self._key_columns], default=str)
+            return record_hash(record)
+        body = orjson.dumps([record.get(k) for k in self._key_columns], default=str)
         return hashlib.blake2b(body, digest_size=10).hexdigest()
 
     # -- Arrow tables: the same rules, column at a time ------------------------------------------
