@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 from ladle.destinations.base import Capabilities, Destination, DestinationClient
 from ladle.destinations.duckdb import DuckDbDestination
 from ladle.destinations.filesystem import FilesystemDestination
@@ -18,30 +16,11 @@ _BY_NAME: dict[str, type[Destination]] = {
 
 
 # The factories are the classes: `ladle.destinations.duckdb("file.duckdb")`,
-# `ladle.destinations.postgres("postgresql://...")` (one signature each, documented there).
+# `ladle.destinations.postgres("postgresql://...")`, `ladle.destinations.filesystem("lake/")`
+# (one signature each, documented there).
 duckdb = DuckDbDestination
 postgres = PostgresDestination
-
-
-def filesystem(
-    bucket_url: str | os.PathLike[str] | None = None,
-    *,
-    file_max_bytes: int = 128 * 2**20,
-    row_group_max_bytes: int = 32 * 2**20,
-    compression: str = "zstd",
-) -> FilesystemDestination:
-    """Parquet files in a local folder: a path or a `file://` URL.
-
-    Without `bucket_url` it comes from `ladle.config["destination.filesystem.bucket_url"]`
-    (env `DESTINATION__FILESYSTEM__BUCKET_URL`, then `.ladle/config.toml`). Files of a table
-    rotate after `file_max_bytes`; row groups buffer up to `row_group_max_bytes` of Arrow data.
-    """
-    return FilesystemDestination(
-        bucket_url,
-        file_max_bytes=file_max_bytes,
-        row_group_max_bytes=row_group_max_bytes,
-        compression=compression,
-    )
+filesystem = FilesystemDestination
 
 
 def resolve(destination: str | Destination) -> Destination:

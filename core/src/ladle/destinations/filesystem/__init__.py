@@ -87,8 +87,10 @@ def local_path(bucket_url: str | os.PathLike[str]) -> Path:
 class FilesystemDestination(Destination):
     """`ladle.destinations.filesystem(bucket_url)`: Parquet files in a local folder.
 
-    Without `bucket_url`, it comes from `ladle.config["destination.filesystem.bucket_url"]`
-    (env `DESTINATION__FILESYSTEM__BUCKET_URL` or `.ladle/config.toml`).
+    `bucket_url` is a path or a `file://` URL. Without it, it comes from
+    `ladle.config["destination.filesystem.bucket_url"]` (env `DESTINATION__FILESYSTEM__BUCKET_URL`,
+    then `.ladle/config.toml`). Files of a table rotate after `file_max_bytes`; row groups buffer
+    up to `row_group_max_bytes` of Arrow data.
     """
 
     name = "filesystem"
