@@ -54,8 +54,7 @@ def make_pipeline(tmp_path: Path) -> PipelineMaker:
 
 
 def load_flow(source: Callable[[], ladle.Source], pipeline: ladle.Pipeline, **options: Any) -> Any:
-    """A user's flow that calls run_source; serial unless a test says otherwise. (Parallel first
-    loads into one new DuckDB file can conflict creating the dataset: retried a second later.)"""
+    """A user's flow that calls run_source; serial unless a test says otherwise."""
     options.setdefault("mode", "serial")
     options.setdefault("retry_delay_seconds", 1)
 

@@ -26,10 +26,6 @@ class GeneratedProject:
     skipped: tuple[Skipped, ...]
     auth: AuthPlan
 
-    @property
-    def source_module(self) -> Path:
-        return self.directory / f"{self.name}_source.py"
-
 
 def generate_project(
     spec_location: str, name: str, directory: Path, destination: str = "duckdb", force: bool = False
