@@ -107,6 +107,28 @@ def test_without_primary_key_rows_at_the_cursor_are_deduplicated_by_content(
     assert values == [{"v": "a"}, {"v": "b"}]
 
 
+def test_many_rows_at_the_last_cursor_value_are_each_remembered(
+    make_pipeline: PipelineFactory,
+) -> None:
+    # More rows share the last cursor value than wait unkeyed at once (keys are made in
+    # chunks), and the generator reuses its dict: every one of them must be remembered as it was.
+    count = 700
+
+    @ladle.resource
+    def readings(at: ladle.Incremental = ladle.incremental("at")) -> Any:
+        row: dict[str, Any] = {}
+        for at, v in [(1, -1), *((5, n) for n in range(count))]:
+            row["at"], row["v"] = at, v
+            yield row
+
+    pipeline = make_pipeline()
+    assert pipeline.run(readings()).row_counts == {"readings": count + 1}
+    count += 3
+    assert pipeline.run(readings()).row_counts == {"readings": 3}
+    values = [r["v"] for r in rows(pipeline, "SELECT v FROM readings ORDER BY v")]
+    assert values == list(range(-1, count))
+
+
 def test_primary_key_off_loads_every_row_at_the_cursor(make_pipeline: PipelineFactory) -> None:
     # `primary_key=()` turns boundary dedup off: rows at the stored cursor load again, and a new
     # row at that cursor must not be taken for one loaded before.

@@ -38,6 +38,8 @@ UTC = datetime.timezone.utc
 STATE_KEY = "incremental"
 
 _KEEP, _DROP, _STOP = 0, 1, 2
+# Rows at the running max cursor value whose keys wait to be made, at most.
+_PENDING_KEYS = 256
 
 
 @dataclass(frozen=True)
@@ -134,6 +136,7 @@ class Incremental:
         self._max: Any = None
         self._max_raw: Any = None
         self._max_keys: set[str] = set()
+        self._max_rows: list[dict[str, Any]] = []  # rows at the max whose keys are not made yet
 
     @property
     def last_value(self) -> Any:
@@ -156,7 +159,7 @@ class Incremental:
         """A copy set up for one run of `resource_name` from its stored cursor state."""
         bound = copy.copy(self)
         bound.resource_name = resource_name
-        bound._max, bound._max_raw, bound._max_keys = None, None, set()
+        bound._max, bound._max_raw, bound._max_keys, bound._max_rows = None, None, set(), []
         if self.primary_key is None and resource_primary_key:
             bound._key_columns = tuple(resource_primary_key)
         if window is not None:
@@ -192,6 +195,7 @@ class Incremental:
         order = self._compare(self._max, stored) if stored is not None else 1
         if order < 0:
             return None  # a lagged re-read saw nothing newer than the stored cursor
+        self._key_pending_rows()
         keys = self._max_keys | self._boundary if order == 0 else self._max_keys
         # At the same cursor value, the rows loaded before stay loaded: keep their keys too.
         return {"last_value": self._max_raw, "unique_hashes": sorted(keys)}
@@ -249,10 +253,19 @@ class Incremental:
         if not self._moves_cursor:
             return
         order = 1 if self._max is None else self._compare(value, self._max)
+        # A row's key (a hash of the whole row, without a primary key) is made only once no
+        # later row has moved the max past it: on a rising cursor, almost never.
         if order > 0:
-            self._max, self._max_raw, self._max_keys = value, raw, {self._row_key(record)}
+            self._max, self._max_raw, self._max_keys = value, raw, set()
+            self._max_rows = [dict(record)]  # a copy: a generator may reuse its dict
         elif order == 0:
-            self._max_keys.add(self._row_key(record))
+            self._max_rows.append(dict(record))
+            if len(self._max_rows) >= _PENDING_KEYS:  # many rows at one value: bound memory
+                self._key_pending_rows()
+
+    def _key_pending_rows(self) -> None:
+        self._max_keys.update(map(self._row_key, self._max_rows))
+        self._max_rows = []
 
     def _missing(self) -> int:
         if self.on_cursor_value_missing == "include":
