@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import pathlib
@@ -10,6 +11,7 @@ import sys
 import threading
 from collections.abc import Iterator
 
+import duckdb
 import pyarrow as pa
 import pytest
 
@@ -318,3 +320,38 @@ def test_a_thread_waits_for_another_threads_load_only_up_to_lock_timeout(
     assert len(errors) == 1
     assert isinstance(errors[0], ladle.DestinationError)
     assert "lock_timeout" in str(errors[0])
+
+
+def test_opening_a_duckdb_file_another_thread_opens_and_closes_waits_for_it(
+    tmp_path: pathlib.Path,
+) -> None:
+    # DuckDB refuses a file as "attached already" while another thread of the process opens or
+    # closes it (seen with Prefect's parallel tasks): ladle waits and retries, as for a lock.
+    path = tmp_path / "shared.duckdb"
+    destination = ladle.destinations.duckdb(path)
+    done = threading.Event()
+    errors: list[BaseException] = []
+
+    def churn() -> None:  # someone else in the process, opening and closing the file
+        while not done.is_set():
+            with contextlib.suppress(duckdb.Error):
+                duckdb.connect(str(path)).close()
+
+    def open_and_close() -> None:
+        for _ in range(200):
+            try:
+                with destination.client("shared", "d") as client:
+                    client.execute("SELECT 1")
+            except BaseException as exc:
+                errors.append(exc)
+
+    churners = [threading.Thread(target=churn) for _ in range(2)]
+    openers = [threading.Thread(target=open_and_close) for _ in range(2)]
+    for thread in churners + openers:
+        thread.start()
+    for thread in openers:
+        thread.join()
+    done.set()
+    for thread in churners:
+        thread.join()
+    assert errors == []

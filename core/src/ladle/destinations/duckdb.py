@@ -96,14 +96,17 @@ class DuckDbDestination(Destination):
         return DuckDbClient(connection, dataset_name, owned=True, wait=self.lock_timeout)
 
     def _connect(self, path: str) -> duckdb_lib.DuckDBPyConnection:
-        """Open the file, waiting while another process holds it (e.g. a parallel task)."""
+        """Open the file, waiting while another process holds it (e.g. a parallel task), or
+        while another thread of this one is opening or closing it (DuckDB then refuses the
+        file as attached already)."""
         deadline = time.monotonic() + self.lock_timeout
         pause = 0.05
         while True:
             try:
                 return duckdb_lib.connect(path)
-            except duckdb_lib.IOException as exc:
-                if "lock" not in str(exc) or time.monotonic() + pause > deadline:
+            except (duckdb_lib.IOException, duckdb_lib.ResourceInUseException) as exc:
+                busy = "lock" in str(exc) or isinstance(exc, duckdb_lib.ResourceInUseException)
+                if not busy or time.monotonic() + pause > deadline:
                     raise
             time.sleep(pause)
             pause = min(pause * 2, 1.0)

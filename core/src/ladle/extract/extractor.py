@@ -160,7 +160,11 @@ class NormalizingSink:
         self.normalizer = normalizer
 
     def records(self, table: str, hints: dict[str, Any], item: Any, count: int) -> None:
-        self.normalizer.root_table(table, hints).add_records(as_records(item))
+        run = self.normalizer.root_table(table, hints)
+        if type(item) is dict:
+            run.add_record(item)
+        else:
+            run.add_records(as_records(item))
 
     def arrow(self, table: str, hints: dict[str, Any], data: pa.Table) -> None:
         run = self.normalizer.root_table(table, hints)

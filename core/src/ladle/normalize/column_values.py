@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import decimal
+import math
 import re
 import uuid
 from collections.abc import Callable, Sequence
@@ -99,6 +100,14 @@ def natural_value(value: Any, data_type: DataType) -> Any:
     return value
 
 
+def nan_as_null(values: list[Any]) -> list[Any]:
+    """NaN and infinities as None: JSON has no such numbers, and dict rows load as JSON does
+    (the same values take the columnar path as JSON)."""
+    if not any(isinstance(v, float) and not math.isfinite(v) for v in values):
+        return values
+    return [None if isinstance(v, float) and not math.isfinite(v) else v for v in values]
+
+
 def value_types(values: Sequence[Any]) -> set[type]:
     """The Python types of the non-null values."""
     kinds = set(map(type, values))
@@ -144,14 +153,23 @@ def decimal_shape(values: Sequence[Any], data_type: str) -> tuple[int | None, in
 
 def _all_timestamps(values: Sequence[Any]) -> bool:
     first = next(v for v in values if v is not None)
+    return timestamps_if_all(first, pa.array(values, pa.string())) is not None
+
+
+def timestamps_if_all(first: str, strings: pa.Array) -> pa.Array | None:
+    """`strings` as timestamps when the first (non-null) one looks like an ISO-8601 timestamp
+    and all of them parse: how a new text column is detected as a timestamp column."""
     if not _ISO_TIMESTAMP.match(first):
-        return False
-    return _strings_to_timestamps(values) is not None
+        return None
+    return strings_to_timestamps(strings)
 
 
 def _strings_to_timestamps(values: Sequence[Any]) -> pa.Array | None:
+    return strings_to_timestamps(pa.array(values, pa.string()))
+
+
+def strings_to_timestamps(strings: pa.Array) -> pa.Array | None:
     """ISO-8601 strings as UTC timestamps (strings without an offset are taken as UTC)."""
-    strings = pa.array(values, pa.string())
     try:
         return pc.cast(strings, pa.timestamp("us", tz="UTC"))
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):

@@ -67,6 +67,15 @@ class TableNames:
         self.paths[name] = path
         return name
 
+    def name_without_suffix(self, path: tuple[str, ...]) -> str | None:
+        """The name `column_for(path)` gives, without naming it; None if it would need a
+        collision suffix (then only naming in row order gives the row path's names)."""
+        name = self.by_path.get(path)
+        if name is not None:
+            return name
+        wanted = shorten(normalize_path(path), self.max_length)
+        return None if wanted in self.taken else wanted
+
     def path_of(self, name: str) -> tuple[str, ...] | None:
         return self.paths.get(name)
 
@@ -162,6 +171,14 @@ class Flattener:
                 self.new_child_tables[name] = parent
         return name
 
+    def child_table_without_suffix(self, parent: str, path: tuple[str, ...]) -> str | None:
+        """The name `child_table` gives, without naming it; None if it needs a suffix."""
+        name = self._child_names.get((parent, path))
+        if name is not None:
+            return name
+        wanted = shorten(f"{parent}{NEST_SEPARATOR}{normalize_path(path)}", self.max_length)
+        return None if wanted in self._child_names.values() else wanted
+
     def flatten(
         self, records: Iterable[dict[str, Any]], rows: dict[str, list[dict[str, Any]]]
     ) -> None:
@@ -222,7 +239,7 @@ class Flattener:
                 if value:
                     nested = level.objects.get(key) or level.nested_object(key)
                     self._object(value, nested, row, row_id, depth + 1, rows)
-            elif kind is list:
+            elif kind is list or kind is tuple:  # a tuple is a list, as in JSON
                 if value:
                     nested = level.lists.get(key) or level.nested_list(key)
                     self._list(value, nested, row_id, depth + 1, rows)

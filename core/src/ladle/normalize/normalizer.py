@@ -5,11 +5,12 @@ from __future__ import annotations
 import pickle
 import secrets
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -17,6 +18,7 @@ from ladle import crash_points
 from ladle.errors import ContractViolation, UnsupportedValue
 from ladle.load.package import SCHEMA_FILE, Manifest, PackageFile, file_stem, write_atomic
 from ladle.normalize.arrow_items import flatten_structs
+from ladle.normalize.columnar import ColumnarFlattener, json_line
 from ladle.normalize.flatten import VALUE_COLUMN, Flattener, TableNames
 from ladle.normalize.merge_columns import (
     MERGE_HINTS,
@@ -25,7 +27,13 @@ from ladle.normalize.merge_columns import (
     with_root_id,
 )
 from ladle.normalize.row_hash import arrow_row_hashes
-from ladle.normalize.table_builder import ColumnFlags, TableBatch, TableBuilder, new_table
+from ladle.normalize.table_builder import (
+    EVOLVE,
+    ColumnFlags,
+    TableBatch,
+    TableBuilder,
+    new_table,
+)
 from ladle.pipeline.progress import Progress
 from ladle.schema.contract import SchemaContract
 from ladle.schema.schema import PARENT_ID, ROOT_ID, ROW_ID, Column, Schema, Table
@@ -166,6 +174,12 @@ class _RootTableRun:
         self.builders: dict[str, TableBuilder] = {}
         self.rows: dict[str, list[dict[str, Any]]] = {}
         self._row_ids = _row_id_arrays()
+        # Records as JSON lines, for the columnar path. A contract decides row by row (it may
+        # drop rows), and scd2 hashes each source record: those take the row path only.
+        self.lines: list[bytes] = []
+        self.columnar: ColumnarFlattener | None = None
+        if self.contract in (None, EVOLVE) and self.merge_strategy != "scd2":
+            self.columnar = ColumnarFlattener(self.flattener, self._columns_of, self._row_ids)
         self._prepare_root()
 
     def _prepare_root(self) -> None:
@@ -192,12 +206,55 @@ class _RootTableRun:
         tables[self.root] = table.with_columns(columns)
 
     def add_records(self, records: list[dict[str, Any]]) -> None:
-        """Flatten records at once (a generator may reuse and mutate the dicts it yields)."""
-        self.flattener.flatten(records, self.rows)
-        if len(self.rows[self.root]) >= self.owner.settings.records_per_batch:
+        for record in records:
+            self.add_record(record)
+
+    def add_record(self, record: dict[str, Any]) -> None:
+        """Take the record in at once (a generator may reuse and change the dict it yields):
+        as a JSON line for the columnar path, or flattened for the row path. A batch goes one
+        way as a whole, so that its columns are typed from all of its values either way."""
+        batch_size = self.owner.settings.records_per_batch
+        if self.columnar is not None and not self.rows:
+            line = json_line(record)
+            if line is not None:
+                self.lines.append(line)
+                if len(self.lines) >= batch_size:
+                    self._flush_lines()
+                return
+            # A record that is not plain JSON: this batch goes row by row.
+            lines, self.lines = self.lines, []
+            self._to_rows(lines)
+        self.flattener.flatten((record,), self.rows)
+        if len(self.rows[self.root]) >= batch_size:
             self._flush()
 
+    def _to_rows(self, lines: list[bytes]) -> None:
+        self.flattener.flatten(map(orjson.loads, lines), self.rows)
+
+    def _flush_lines(self) -> None:
+        assert self.columnar is not None
+        lines, self.lines = self.lines, []
+        table = self.columnar.read(lines)
+        tables = None if table is None else self.columnar.columns(table)
+        if tables is None:  # the batch needs the row path's value-by-value rules
+            self._to_rows(lines)
+            self._flush()
+            return
+        for part in tables:
+            builder = self._builder(part.table)
+            if builder is not None:
+                self._emit(builder.build_columns(part.arrays, part.size))
+
+    def _columns_of(self, table: str) -> Mapping[str, Column]:
+        builder = self.builders.get(table)
+        if builder is not None:
+            return builder.columns
+        known = self.owner.tables.get(table)
+        return known.columns if known is not None else {}
+
     def finish(self) -> None:
+        if self.lines:
+            self._flush_lines()
         self._flush()
         for name, builder in self.builders.items():
             self.owner.tables[name] = builder.table

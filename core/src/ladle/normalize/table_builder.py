@@ -3,6 +3,7 @@ the schema contract, and evolve the table's schema as data allows."""
 
 from __future__ import annotations
 
+import enum
 import itertools
 import operator
 from dataclasses import dataclass, field, replace
@@ -20,6 +21,7 @@ from ladle.normalize.column_values import (
     build_column,
     decimal_shape,
     infer_column,
+    nan_as_null,
     natural_value,
     value_types,
 )
@@ -106,6 +108,20 @@ class TableBuilder:
         row_ids = arrays.get(ROW_ID)
         return self._assemble(arrays, len(rows), drop_rows, row_ids)
 
+    def build_columns(self, arrays: dict[str, pa.Array], size: int) -> TableBatch:
+        """Columns the columnar path typed and checked against this table: a new column takes
+        its array's type; an array of only nulls leaves its column null (or unknown)."""
+        typed: dict[str, pa.Array] = {}
+        for name, array in arrays.items():
+            if pa.types.is_null(array.type):
+                continue
+            if name not in self.columns:
+                column = column_from_arrow(name, array.type, self.names)
+                assert column is not None
+                self._add_column(self._with_flags(column))
+            typed[name] = array
+        return self._assemble(typed, size, set(), typed.get(ROW_ID))
+
     def build_arrow(
         self, data: pa.Table, row_ids: pa.Array, row_hashes: pa.Array | None = None
     ) -> TableBatch:
@@ -166,6 +182,14 @@ class TableBuilder:
         self, name: str, values: list[Any], arrays: dict[str, pa.Array], drop_rows: set[int]
     ) -> None:
         kinds = value_types(values)
+        # Dict rows load as their JSON would (the columnar path reads them as JSON): an enum
+        # member as its value, NaN and infinities as null.
+        if any(issubclass(kind, enum.Enum) for kind in kinds):
+            values = [v.value if isinstance(v, enum.Enum) else v for v in values]
+            kinds = value_types(values)
+        if any(issubclass(kind, float) for kind in kinds):
+            values = nan_as_null(values)
+            kinds = value_types(values)
         column = self._column_for(name, values, kinds, drop_rows)
         if column is None:
             return

@@ -1,0 +1,221 @@
+"""Dict records take the columnar (JSON) path when they can, the row path otherwise: both must
+load exactly the same tables, columns, types, values, parent links and list order.
+
+Each case loads the same seeded random records twice, once as ladle does and once with the
+columnar path switched off, and compares everything but the generated `_ladle_id`s.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+import random
+from collections import Counter
+from typing import Any
+
+import pytest
+
+import ladle
+from ladle.normalize import normalizer
+from ladle.normalize.columnar import ColumnarFlattener
+from tests.conftest import PipelineFactory, rows
+
+RECORDS_PER_RUN = 300
+
+
+class Color(enum.Enum):
+    RED = "red"
+
+
+# Values of one kind each: a column holds one kind (and nulls), as real data mostly does.
+KINDS: list[Any] = [
+    lambda rng: rng.randint(-5, 10**12),
+    lambda rng: rng.choice([rng.random() * 100, math.nan, math.inf]),
+    lambda rng: rng.choice([True, False]),
+    lambda rng: rng.choice(["a", "Zürich", "", "x y", Color.RED]),
+    lambda rng: f"2024-0{rng.randint(1, 9)}-1{rng.randint(0, 9)}T10:00:0{rng.randint(0, 9)}Z",
+    lambda rng: rng.choice(["2024-01-01", "2024-01-01T10:00:00Z"]),  # text: not all times
+]
+
+
+def _scalar(rng: random.Random, kind: int) -> Any:
+    return None if rng.random() < 0.2 else KINDS[kind](rng)
+
+
+def _record(rng: random.Random, key: int, odd: float, kinds: list[int]) -> dict[str, Any]:
+    """A record of a stable shape with random gaps, nulls, empties and nesting; with
+    probability `odd` a value that clashes with its column's type (the batch is declined)."""
+    record: dict[str, Any] = {"id": key, "createdAt": f"2024-05-0{rng.randint(1, 9)}T00:00:00Z"}
+    record["score"] = rng.choice([rng.randint(0, 9), rng.random()])  # ints and floats: double
+    if rng.random() < 0.8:
+        record["user"] = {
+            "name": rng.choice(["ann", None]),
+            "Address": {"city": _scalar(rng, kinds[0])}
+            if rng.random() < 0.7
+            else rng.choice([{}, None]),
+        }
+    record["tags"] = rng.choice([[], ["a", "b"], ("c",), [None], None, ["x", None, "y"]])
+    record["items"] = [
+        {"sku": f"s{n}", "qty": rng.randint(1, 3), "parts": [{"p": n}] * rng.randint(0, 2)}
+        for n in range(rng.randint(0, 3))
+    ]
+    record["extra"] = _scalar(rng, kinds[1])
+    if rng.random() < 0.1:
+        record["Late Key"] = _scalar(rng, kinds[2])
+    if rng.random() < odd:
+        record[rng.choice(["score", "id"])] = "not a number"
+    return record
+
+
+def _runs(seed: int, odd: float) -> list[list[dict[str, Any]]]:
+    rng = random.Random(seed)
+    runs = []
+    for run in range(3):
+        kinds = [rng.randrange(len(KINDS)) for _ in range(3)]  # may change between runs
+        runs.append([_record(rng, run * 1000 + n, odd, kinds) for n in range(RECORDS_PER_RUN)])
+    return runs
+
+
+def _lineage(row: dict[str, Any], by_id: dict[str, dict[str, Any]]) -> tuple[Any, ...]:
+    """A row's place: its root record's id and the list positions down to it."""
+    if "_ladle_parent_id" not in row:
+        return (row["id"], row.get("id__v_text"))
+    parent = by_id[row["_ladle_parent_id"]]
+    return (*_lineage(parent, by_id), row["_ladle_list_idx"])
+
+
+def _snapshot(pipeline: ladle.Pipeline) -> dict[str, Any]:
+    schema = pipeline.schema
+    types = {
+        table.name: {c.name: c.data_type for c in table.columns.values()}
+        for table in schema.tables.values()
+    }
+    loaded = {name: rows(pipeline, f'SELECT * FROM "{name}"') for name in schema.tables}
+    by_id = {row["_ladle_id"]: row for table_rows in loaded.values() for row in table_rows}
+    data = {
+        name: sorted(
+            repr(_lineage(row, by_id))
+            + repr(sorted((k, repr(v)) for k, v in row.items() if not k.startswith("_ladle_")))
+            for row in table_rows
+        )
+        for name, table_rows in loaded.items()
+    }
+    return {"types": types, "data": data}
+
+
+def _load(
+    make: PipelineFactory, name: str, runs: list[list[dict[str, Any]]], hints: dict[str, Any]
+) -> dict[str, Any]:
+    pipeline = make(name, workdir=name)
+    nesting = hints.pop("max_table_nesting", None)
+    for records in runs:
+        resource = ladle.resource(records, name="events", max_table_nesting=nesting, **hints)
+        pipeline.run(resource)
+    return _snapshot(pipeline)
+
+
+MERGE = {"write_disposition": "merge", "primary_key": "id"}
+
+
+@pytest.mark.parametrize(
+    ("seed", "odd", "hints", "columnar_expected"),
+    [
+        (1, 0.0, {}, True),
+        (2, 0.0, {}, True),
+        (3, 0.002, {}, False),  # a clash declines a batch
+        (4, 0.01, {}, False),
+        (5, 0.0, MERGE, True),  # child rows also carry their root's id
+        (6, 0.0, {"max_table_nesting": 2}, True),  # as deep as the data goes
+        (7, 0.0, {"max_table_nesting": 1}, False),  # deeper containers stay whole, as json
+    ],
+)
+def test_columnar_and_row_paths_load_the_same(
+    make_pipeline: PipelineFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    seed: int,
+    odd: float,
+    hints: dict[str, Any],
+    columnar_expected: bool,
+) -> None:
+    runs = _runs(seed, odd)
+    taken: Counter[bool] = Counter()
+    read, columns = ColumnarFlattener.read, ColumnarFlattener.columns
+
+    def counted_read(self: ColumnarFlattener, lines: list[bytes]) -> Any:
+        table = read(self, lines)
+        if table is None:
+            taken[False] += 1
+        return table
+
+    def counted_columns(self: ColumnarFlattener, table: Any) -> Any:
+        result = columns(self, table)
+        taken[result is not None] += 1
+        return result
+
+    monkeypatch.setattr(ColumnarFlattener, "read", counted_read)
+    monkeypatch.setattr(ColumnarFlattener, "columns", counted_columns)
+    columnar = _load(make_pipeline, "columnar", runs, dict(hints))
+    monkeypatch.setattr(normalizer, "json_line", lambda record: None)  # the row path only
+    row_by_row = _load(make_pipeline, "rows", runs, dict(hints))
+
+    assert columnar == row_by_row
+    assert taken[columnar_expected] >= 1  # the path the case is about was taken
+    assert len(columnar["types"]) >= 3  # events and its child tables: the data did nest
+
+
+def test_a_batch_with_a_non_json_value_goes_row_by_row_as_one(
+    make_pipeline: PipelineFactory,
+) -> None:
+    # The int beyond 64 bits keeps its record off the columnar path; the batch's other values
+    # must still type the column together with it (one wide decimal, no variant).
+    pipeline = make_pipeline()
+    pipeline.run([{"v": 1}, {"v": 2**70}, {"v": 3}], table_name="t")
+
+    assert {n: c.data_type for n, c in pipeline.schema.tables["t"].columns.items()}["v"] == (
+        "decimal"
+    )
+    assert [r["v"] for r in rows(pipeline, "SELECT v FROM t ORDER BY v")] == [1, 3, 2**70]
+
+
+def test_a_generator_reusing_its_nested_dicts_loads_every_row_as_yielded(
+    make_pipeline: PipelineFactory,
+) -> None:
+    def reused() -> Any:
+        row: dict[str, Any] = {"meta": {"n": 0}, "tags": []}
+        for n in range(5):
+            row["meta"]["n"] = n
+            row["tags"].append(n)
+            yield row
+
+    pipeline = make_pipeline()
+    pipeline.run(reused(), table_name="r")
+
+    assert [r["meta__n"] for r in rows(pipeline, "SELECT meta__n FROM r ORDER BY 1")] == [
+        0,
+        1,
+        2,
+        3,
+        4,
+    ]
+    assert rows(pipeline, "SELECT count(*) AS n FROM r__tags") == [{"n": 15}]  # 1+2+3+4+5
+
+
+@pytest.mark.parametrize(
+    "records",
+    [
+        [{"userName": 1, "user_name": 2}, {"user_name": 3}],  # names that normalize alike
+        [{"a": {"b": 1}, "a__b": 2}],  # a nested key and a flat one named alike
+        [{"tags": ["x"], "events__tags": 1}, {"tags": ("y", "z")}],
+        [{"t": "2024-01-01T00:00:00+02:00"}, {"t": "2024-01-01 10:00"}],  # offsets, no seconds
+        [{"n": 1}, {"n": 2.5}, {"n": -0.0}, {"n": 1e300}],
+        [{"xs": [[1, 2], [3]]}],  # lists of lists: json
+        [{"deep": {"l": [{"m": [{"n": [1, None]}]}]}}, {"deep": None}, {}],
+    ],
+)
+def test_tricky_records_load_the_same_both_ways(
+    make_pipeline: PipelineFactory, monkeypatch: pytest.MonkeyPatch, records: list[Any]
+) -> None:
+    keyed = [[{"id": n, **record} for n, record in enumerate(records)]]
+    columnar = _load(make_pipeline, "columnar", keyed, {})
+    monkeypatch.setattr(normalizer, "json_line", lambda record: None)
+    assert columnar == _load(make_pipeline, "rows", keyed, {})
