@@ -219,3 +219,26 @@ def test_tricky_records_load_the_same_both_ways(
     columnar = _load(make_pipeline, "columnar", keyed, {})
     monkeypatch.setattr(normalizer, "json_line", lambda record: None)
     assert columnar == _load(make_pipeline, "rows", keyed, {})
+
+
+def test_records_bigger_than_a_reader_block_take_the_columnar_path(
+    make_pipeline: PipelineFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    taken: list[int] = []
+    columns = ColumnarFlattener.columns
+
+    def counted(self: ColumnarFlattener, table: Any) -> Any:
+        result = columns(self, table)
+        taken.append(table.num_rows if result is not None else 0)
+        return result
+
+    monkeypatch.setattr(ColumnarFlattener, "columns", counted)
+    monkeypatch.setattr(normalizer, "COLUMNAR_BATCH_BYTES", 8 << 20)  # 8 MiB batches
+    big = "x" * (3 << 20)  # 3 MiB: more than the reader's 1 MiB blocks
+    pipeline = make_pipeline()
+    pipeline.run(({"id": n, "body": big, "tags": [n]} for n in range(5)), table_name="big")
+
+    assert taken == [3, 2]  # batches cut by size, both taken
+    got = rows(pipeline, "SELECT id, length(body) AS n FROM big ORDER BY id")
+    assert got == [{"id": n, "n": len(big)} for n in range(5)]
+    assert rows(pipeline, "SELECT count(*) AS n FROM big__tags") == [{"n": 5}]

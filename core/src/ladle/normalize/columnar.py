@@ -32,6 +32,7 @@ from ladle.normalize.column_values import FLOAT_EXACT_INT, strings_to_timestamps
 from ladle.normalize.flatten import VALUE_COLUMN, Flattener
 from ladle.schema.schema import LIST_INDEX, PARENT_ID, ROOT_ID, ROW_ID, Column
 
+_BLOCK_SIZE = 1 << 20  # pyarrow's default: blocks parse in parallel
 # Arrow types of JSON scalars, and the data type a new column of them gets.
 _SCALAR_TYPES = {pa.int64(): "bigint", pa.float64(): "double", pa.bool_(): "bool"}
 _JSON_OPTIONS = (
@@ -92,7 +93,9 @@ class ColumnarFlattener:
 
     def read(self, lines: list[bytes]) -> pa.Table | None:
         """The batch as an Arrow table; None if its records' types clash."""
-        return self._read(b"\n".join(lines))
+        # The reader splits its input into blocks that a record may not straddle.
+        block_size = max(_BLOCK_SIZE, 2 * max(map(len, lines), default=0))
+        return self._read(b"\n".join(lines), pa_json.ReadOptions(block_size=block_size))
 
     def columns(self, table: pa.Table) -> list[TableColumns] | None:
         """A read batch's columns per table, parents before children; None when declined."""
@@ -104,20 +107,20 @@ class ColumnarFlattener:
             return None
         return self._name_and_link(parts)
 
-    def _read(self, data: bytes) -> pa.Table | None:
+    def _read(self, data: bytes, options: pa_json.ReadOptions) -> pa.Table | None:
         """Parse with the last batch's types (one pass while the keys stay the same); strings
         the reader took for timestamps are read again as strings, so that the row path's own
         detection decides."""
         table = None
         if self._schema is not None:
-            table = _parse(data, self._schema)
+            table = _parse(data, options, self._schema)
         if table is None:
-            table = _parse(data, None)
+            table = _parse(data, options, None)
         if table is None:
             return None
         if any(map(_needs_second_read, table.schema.types)):
             as_strings = [f.with_type(_second_read_type(f.type)) for f in table.schema]
-            table = _parse(data, pa.schema(as_strings))
+            table = _parse(data, options, pa.schema(as_strings))
         if table is not None:
             self._schema = table.schema
         return table
@@ -277,10 +280,10 @@ def _struct_fields(array: pa.StructArray) -> list[tuple[str, pa.Array]]:
     return list(zip(names, array.flatten(), strict=True))
 
 
-def _parse(data: bytes, schema: pa.Schema | None) -> pa.Table | None:
-    options = pa_json.ParseOptions(explicit_schema=schema, unexpected_field_behavior="infer")
+def _parse(data: bytes, options: pa_json.ReadOptions, schema: pa.Schema | None) -> pa.Table | None:
+    parsing = pa_json.ParseOptions(explicit_schema=schema, unexpected_field_behavior="infer")
     try:
-        return pa_json.read_json(pa.BufferReader(data), parse_options=options)
+        return pa_json.read_json(pa.BufferReader(data), options, parsing)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
         return None  # types that differ between records: the row path's rules decide
 

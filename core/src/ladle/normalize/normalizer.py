@@ -39,6 +39,7 @@ from ladle.schema.contract import SchemaContract
 from ladle.schema.schema import PARENT_ID, ROOT_ID, ROW_ID, Column, Schema, Table
 
 RECORDS_PER_BATCH = 10_000
+COLUMNAR_BATCH_BYTES = 64 << 20  # big records: a batch of JSON lines holds at most this much
 
 
 @dataclass(frozen=True)
@@ -177,6 +178,8 @@ class _RootTableRun:
         # Records as JSON lines, for the columnar path. A contract decides row by row (it may
         # drop rows), and scd2 hashes each source record: those take the row path only.
         self.lines: list[bytes] = []
+        self.lines_size = 0
+        self.batch_size = owner.settings.records_per_batch
         self.columnar: ColumnarFlattener | None = None
         if self.contract in (None, EVOLVE) and self.merge_strategy != "scd2":
             self.columnar = ColumnarFlattener(self.flattener, self._columns_of, self._row_ids)
@@ -213,16 +216,17 @@ class _RootTableRun:
         """Take the record in at once (a generator may reuse and change the dict it yields):
         as a JSON line for the columnar path, or flattened for the row path. A batch goes one
         way as a whole, so that its columns are typed from all of its values either way."""
-        batch_size = self.owner.settings.records_per_batch
+        batch_size = self.batch_size
         if self.columnar is not None and not self.rows:
             line = json_line(record)
             if line is not None:
                 self.lines.append(line)
-                if len(self.lines) >= batch_size:
+                self.lines_size += len(line)
+                if len(self.lines) >= batch_size or self.lines_size >= COLUMNAR_BATCH_BYTES:
                     self._flush_lines()
                 return
             # A record that is not plain JSON: this batch goes row by row.
-            lines, self.lines = self.lines, []
+            lines, self.lines, self.lines_size = self.lines, [], 0
             self._to_rows(lines)
         self.flattener.flatten((record,), self.rows)
         if len(self.rows[self.root]) >= batch_size:
@@ -233,7 +237,7 @@ class _RootTableRun:
 
     def _flush_lines(self) -> None:
         assert self.columnar is not None
-        lines, self.lines = self.lines, []
+        lines, self.lines, self.lines_size = self.lines, [], 0
         table = self.columnar.read(lines)
         tables = None if table is None else self.columnar.columns(table)
         if tables is None:  # the batch needs the row path's value-by-value rules
