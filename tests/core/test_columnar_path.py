@@ -11,6 +11,7 @@ import enum
 import math
 import random
 from collections import Counter
+from datetime import datetime, timezone
 from typing import Any
 
 import pytest
@@ -242,3 +243,18 @@ def test_records_bigger_than_a_reader_block_take_the_columnar_path(
     got = rows(pipeline, "SELECT id, length(body) AS n FROM big ORDER BY id")
     assert got == [{"id": n, "n": len(big)} for n in range(5)]
     assert rows(pipeline, "SELECT count(*) AS n FROM big__tags") == [{"n": 5}]
+
+
+def test_a_batch_read_in_the_background_is_taken_in_before_the_next_batch(
+    make_pipeline: PipelineFactory,
+) -> None:
+    # The first 10,000 records are read on the reader thread while the next (row path) batch
+    # arrives; that batch must meet the column the first one made, not make its own.
+    records: list[dict[str, Any]] = [{"id": n, "v": n} for n in range(10_000)]
+    records.append({"id": -1, "v": "text", "at": datetime(2024, 1, 1, tzinfo=timezone.utc)})
+    pipeline = make_pipeline()
+    pipeline.run(records, table_name="t")
+
+    columns = pipeline.schema.tables["t"].columns
+    assert (columns["v"].data_type, columns["v__v_text"].data_type) == ("bigint", "text")
+    assert rows(pipeline, "SELECT v__v_text FROM t WHERE id = -1") == [{"v__v_text": "text"}]

@@ -95,7 +95,9 @@ class ColumnarFlattener:
         """The batch as an Arrow table; None if its records' types clash."""
         # The reader splits its input into blocks that a record may not straddle.
         block_size = max(_BLOCK_SIZE, 2 * max(map(len, lines), default=0))
-        return self._read(b"\n".join(lines), pa_json.ReadOptions(block_size=block_size))
+        # One thread: the resource keeps the other core while a batch is read.
+        options = pa_json.ReadOptions(use_threads=False, block_size=block_size)
+        return self._read(b"\n".join(lines), options)
 
     def columns(self, table: pa.Table) -> list[TableColumns] | None:
         """A read batch's columns per table, parents before children; None when declined."""

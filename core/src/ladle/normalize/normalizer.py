@@ -6,6 +6,7 @@ import pickle
 import secrets
 import shutil
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -179,6 +180,8 @@ class _RootTableRun:
         # drop rows), and scd2 hashes each source record: those take the row path only.
         self.lines: list[bytes] = []
         self.lines_size = 0
+        self._reader: ThreadPoolExecutor | None = None
+        self._reading: tuple[Future[pa.Table | None], list[bytes]] | None = None
         self.batch_size = owner.settings.records_per_batch
         self.columnar: ColumnarFlattener | None = None
         if self.contract in (None, EVOLVE) and self.merge_strategy != "scd2":
@@ -226,6 +229,7 @@ class _RootTableRun:
                     self._flush_lines()
                 return
             # A record that is not plain JSON: this batch goes row by row.
+            self._take_read()
             lines, self.lines, self.lines_size = self.lines, [], 0
             self._to_rows(lines)
         self.flattener.flatten((record,), self.rows)
@@ -236,9 +240,22 @@ class _RootTableRun:
         self.flattener.flatten(map(orjson.loads, lines), self.rows)
 
     def _flush_lines(self) -> None:
+        """Hand the batch to the reader thread: pyarrow parses it on the other core, without
+        the GIL, while the resource goes on. The batch before it is taken in first."""
         assert self.columnar is not None
+        self._take_read()
         lines, self.lines, self.lines_size = self.lines, [], 0
-        table = self.columnar.read(lines)
+        if self._reader is None:
+            self._reader = ThreadPoolExecutor(1, thread_name_prefix="ladle-json")
+        self._reading = (self._reader.submit(self.columnar.read, lines), lines)
+
+    def _take_read(self) -> None:
+        """Type and write the batch the reader thread parsed (batches keep their order)."""
+        if self._reading is None:
+            return
+        assert self.columnar is not None
+        (future, lines), self._reading = self._reading, None
+        table = future.result()
         tables = None if table is None else self.columnar.columns(table)
         if tables is None:  # the batch needs the row path's value-by-value rules
             self._to_rows(lines)
@@ -260,6 +277,8 @@ class _RootTableRun:
         if self.lines:
             self._flush_lines()
         self._flush()
+        if self._reader is not None:
+            self._reader.shutdown()
         for name, builder in self.builders.items():
             self.owner.tables[name] = builder.table
         root = self.builders.get(self.root)
@@ -273,6 +292,7 @@ class _RootTableRun:
                 )
 
     def _flush(self) -> None:
+        self._take_read()
         if self.rows:
             rows, self.rows = self.rows, {}
             self._write_rows(rows)
