@@ -2,7 +2,8 @@
 
 Each record is written as a JSON line by orjson as it arrives (a deep snapshot in C: the
 generator may reuse its dicts, and the garbage collector has no dicts to scan again). A batch
-of lines is parsed by pyarrow's JSON reader (in C++, on both cores); nested structs then flatten
+of lines is parsed by pyarrow's JSON reader (in C++, on a thread of its own while the
+resource goes on: see `_RootTableRun._flush_lines`); nested structs then flatten
 into `parent__child` columns and lists unnest into child tables with vectorized kernels. The
 result is the one the row path (`Flattener` + `TableBuilder`) gives, in about half the time.
 
