@@ -14,6 +14,7 @@ from collections import Counter
 from datetime import datetime, timezone
 from typing import Any
 
+import pyarrow as pa
 import pytest
 
 import ladle
@@ -26,6 +27,11 @@ RECORDS_PER_RUN = 300
 
 class Color(enum.Enum):
     RED = "red"
+
+
+class Shape(enum.Enum):
+    BOX = {"x": 1}
+    PAIR = (1, 2)
 
 
 # Values of one kind each: a column holds one kind (and nulls), as real data mostly does.
@@ -211,6 +217,15 @@ def test_a_generator_reusing_its_nested_dicts_loads_every_row_as_yielded(
         [{"n": 1}, {"n": 2.5}, {"n": -0.0}, {"n": 1e300}],
         [{"xs": [[1, 2], [3]]}],  # lists of lists: json
         [{"deep": {"l": [{"m": [{"n": [1, None]}]}]}}, {"deep": None}, {}],
+        # Lists whose first item is null (pyarrow's reader builds those broken).
+        [{"xs": [None, 1]}, {"xs": [3]}],
+        [{"s": {"xs": [None, "a"]}}, {"xs": [None, {"a": 1}]}, {"ys": [[None, 1]]}],
+        # A key that is null (or empty) where another key takes its name.
+        [{"a": None}, {"a": {"b": 1}, "A": 2}],
+        [{"a": {}}, {"a": None, "A": 1}],
+        [{"a": []}, {"a": [1], "A": 2}],
+        # Enum members whose values are containers.
+        [{"e": Shape.BOX}, {"e": Shape.PAIR}, {"e": Color.RED}],
     ],
 )
 def test_tricky_records_load_the_same_both_ways(
@@ -258,3 +273,34 @@ def test_a_batch_read_in_the_background_is_taken_in_before_the_next_batch(
     columns = pipeline.schema.tables["t"].columns
     assert (columns["v"].data_type, columns["v__v_text"].data_type) == ("bigint", "text")
     assert rows(pipeline, "SELECT v__v_text FROM t WHERE id = -1") == [{"v__v_text": "text"}]
+
+
+def test_a_merged_family_appending_a_new_list_gives_it_no_root_ids_either_way(
+    make_pipeline: PipelineFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runs = [[{"id": 1, "a": [1]}], [{"id": 2, "b": [1]}]]
+
+    def load(name: str) -> dict[str, Any]:
+        pipeline = make_pipeline(name, workdir=name)
+        pipeline.run(ladle.resource(runs[0], name="t", write_disposition="merge", primary_key="id"))
+        pipeline.run(ladle.resource(runs[1], name="t"))
+        assert "_ladle_root_id" not in pipeline.schema.tables["t__b"].columns
+        return _snapshot(pipeline)
+
+    columnar = load("columnar")
+    monkeypatch.setattr(normalizer, "json_line", lambda record: None)
+    assert columnar == load("rows")
+
+
+def test_an_arrow_item_after_a_dict_batch_meets_that_batch_s_columns(
+    make_pipeline: PipelineFactory,
+) -> None:
+    def mixed() -> Any:
+        yield from ({"id": n, "v": n} for n in range(10_000))  # one whole batch
+        yield pa.table({"id": [10_000], "v": ["a"]})
+
+    pipeline = make_pipeline()
+    pipeline.run(ladle.resource(mixed, name="t"))
+
+    columns = pipeline.schema.tables["t"].columns
+    assert (columns["v"].data_type, columns["v__v_text"].data_type) == ("bigint", "text")

@@ -111,9 +111,10 @@ class ColumnarFlattener:
         return self._name_and_link(parts)
 
     def _read(self, data: bytes, options: pa_json.ReadOptions) -> pa.Table | None:
-        """Parse with the last batch's types (one pass while the keys stay the same); strings
-        the reader took for timestamps are read again as strings, so that the row path's own
-        detection decides."""
+        """Parse with the last batch's types (one pass while the keys stay the same). A second
+        pass, with the types the first one found, reads strings the reader took for timestamps
+        as strings (so that the row path's own detection decides), and mends lists whose first
+        item was null: the reader builds those broken when it infers their type."""
         table = None
         if self._schema is not None:
             table = _parse(data, options, self._schema)
@@ -121,11 +122,12 @@ class ColumnarFlattener:
             table = _parse(data, options, None)
         if table is None:
             return None
-        if any(map(_needs_second_read, table.schema.types)):
-            as_strings = [f.with_type(_second_read_type(f.type)) for f in table.schema]
-            table = _parse(data, options, pa.schema(as_strings))
-        if table is not None:
-            self._schema = table.schema
+        if any(map(_needs_second_read, table.schema.types)) or not _valid(table):
+            as_read = [f.with_type(_second_read_type(f.type)) for f in table.schema]
+            table = _parse(data, options, pa.schema(as_read))
+            if table is None or not _valid(table):
+                return None
+        self._schema = table.schema
         return table
 
     def _name_and_link(self, parts: list[TablePart]) -> list[TableColumns]:
@@ -226,12 +228,11 @@ class _Planner:
 
     def leaf(self, part: TablePart, path: tuple[str, ...], values: pa.Array) -> bool:
         """A scalar column, typed as the row path types it; False if that needs the row path."""
+        if values.null_count == len(values):
+            return True  # no value yet: not named, as in the row path
         name = self._name(part.table, path)
         if name is None:
             return False
-        if values.null_count == len(values):
-            part.columns[path] = pa.nulls(len(values))  # named, but no type yet
-            return True
         column = self.columns_of(part.table).get(name)
         typed = _typed(values, column)
         if typed is None:
@@ -287,8 +288,16 @@ def _parse(data: bytes, options: pa_json.ReadOptions, schema: pa.Schema | None) 
     parsing = pa_json.ParseOptions(explicit_schema=schema, unexpected_field_behavior="infer")
     try:
         return pa_json.read_json(pa.BufferReader(data), options, parsing)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
-        return None  # types that differ between records: the row path's rules decide
+    except pa.ArrowException:
+        return None  # e.g. types that differ between records: the row path's rules decide
+
+
+def _valid(table: pa.Table) -> bool:
+    try:
+        table.validate(full=True)
+    except pa.ArrowException:
+        return False
+    return True
 
 
 def _needs_second_read(arrow_type: pa.DataType) -> bool:

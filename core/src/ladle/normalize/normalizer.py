@@ -274,11 +274,13 @@ class _RootTableRun:
         return known.columns if known is not None else {}
 
     def finish(self) -> None:
-        if self.lines:
-            self._flush_lines()
-        self._flush()
-        if self._reader is not None:
-            self._reader.shutdown()
+        try:
+            if self.lines:
+                self._flush_lines()
+            self._flush()
+        finally:
+            if self._reader is not None:
+                self._reader.shutdown()
         for name, builder in self.builders.items():
             self.owner.tables[name] = builder.table
         root = self.builders.get(self.root)
@@ -317,6 +319,7 @@ class _RootTableRun:
                 self.add_arrow(batch)
 
     def add_arrow(self, batch: pa.RecordBatch) -> None:
+        self._take_read()  # a dict batch before it is typed first, as the row path would
         builder = self._builder(self.root)
         assert builder is not None
         row_ids = self._row_ids(batch.num_rows)

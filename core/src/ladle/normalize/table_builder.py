@@ -3,7 +3,6 @@ the schema contract, and evolve the table's schema as data allows."""
 
 from __future__ import annotations
 
-import enum
 import itertools
 import operator
 from dataclasses import dataclass, field, replace
@@ -109,12 +108,12 @@ class TableBuilder:
         return self._assemble(arrays, len(rows), drop_rows, row_ids)
 
     def build_columns(self, arrays: dict[str, pa.Array], size: int) -> TableBatch:
-        """Columns the columnar path typed and checked against this table: a new column takes
-        its array's type; an array of only nulls leaves its column null (or unknown)."""
+        """Columns the columnar path typed and checked against this table (a new column takes
+        its array's type); system columns the table does not keep are left out."""
         typed: dict[str, pa.Array] = {}
         for name, array in arrays.items():
-            if pa.types.is_null(array.type):
-                continue
+            if name not in self.columns and name in ROW_SYSTEM_COLUMNS:
+                continue  # e.g. root ids, for a table that does not keep them
             if name not in self.columns:
                 column = column_from_arrow(name, array.type, self.names)
                 assert column is not None
@@ -182,11 +181,8 @@ class TableBuilder:
         self, name: str, values: list[Any], arrays: dict[str, pa.Array], drop_rows: set[int]
     ) -> None:
         kinds = value_types(values)
-        # Dict rows load as their JSON would (the columnar path reads them as JSON): an enum
-        # member as its value, NaN and infinities as null.
-        if any(issubclass(kind, enum.Enum) for kind in kinds):
-            values = [v.value if isinstance(v, enum.Enum) else v for v in values]
-            kinds = value_types(values)
+        # Dict rows load as their JSON would (the columnar path reads them as JSON): NaN and
+        # infinities as null.
         if any(issubclass(kind, float) for kind in kinds):
             values = nan_as_null(values)
             kinds = value_types(values)
