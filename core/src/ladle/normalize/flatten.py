@@ -62,9 +62,7 @@ class TableNames:
     def column_for(self, path: tuple[str, ...]) -> str:
         name = self.by_path.get(path)
         if name is None:
-            name = make_unique(
-                shorten(normalize_path(path), self.max_length), self.taken, self.max_length
-            )
+            name = make_unique(self._wanted(path), self.taken, self.max_length)
             self.by_path[path] = name
             self.taken.add(name)
         self.paths[name] = path
@@ -76,8 +74,11 @@ class TableNames:
         name = self.by_path.get(path)
         if name is not None:
             return name
-        wanted = shorten(normalize_path(path), self.max_length)
+        wanted = self._wanted(path)
         return None if wanted in self.taken else wanted
+
+    def _wanted(self, path: tuple[str, ...]) -> str:
+        return shorten(normalize_path(path), self.max_length)
 
     def path_of(self, name: str) -> tuple[str, ...] | None:
         return self.paths.get(name)
@@ -165,7 +166,7 @@ class Flattener:
         key = (parent, path)
         name = self._child_names.get(key)
         if name is None:
-            wanted = shorten(f"{parent}{NEST_SEPARATOR}{normalize_path(path)}", self.max_length)
+            wanted = self._child_wanted(parent, path)
             taken = {n for (p, _), n in self._child_names.items() if (p, _) != key}
             name = make_unique(wanted, taken, self.max_length)
             self._child_names[key] = name
@@ -179,8 +180,11 @@ class Flattener:
         name = self._child_names.get((parent, path))
         if name is not None:
             return name
-        wanted = shorten(f"{parent}{NEST_SEPARATOR}{normalize_path(path)}", self.max_length)
+        wanted = self._child_wanted(parent, path)
         return None if wanted in self._child_names.values() else wanted
+
+    def _child_wanted(self, parent: str, path: tuple[str, ...]) -> str:
+        return shorten(f"{parent}{NEST_SEPARATOR}{normalize_path(path)}", self.max_length)
 
     def flatten(
         self, records: Iterable[dict[str, Any]], rows: dict[str, list[dict[str, Any]]]

@@ -182,7 +182,6 @@ class _RootTableRun:
         self.lines_size = 0
         self._reader: ThreadPoolExecutor | None = None
         self._reading: tuple[Future[pa.Table | None], list[bytes]] | None = None
-        self.batch_size = owner.settings.records_per_batch
         self.columnar: ColumnarFlattener | None = None
         if self.contract in (None, EVOLVE) and self.merge_strategy != "scd2":
             self.columnar = ColumnarFlattener(self.flattener, self._columns_of, self._row_ids)
@@ -219,7 +218,7 @@ class _RootTableRun:
         """Take the record in at once (a generator may reuse and change the dict it yields):
         as a JSON line for the columnar path, or flattened for the row path. A batch goes one
         way as a whole, so that its columns are typed from all of its values either way."""
-        batch_size = self.batch_size
+        batch_size = self.owner.settings.records_per_batch
         if self.columnar is not None and not self.rows:
             line = json_line(record)
             if line is not None:
