@@ -302,3 +302,29 @@ def test_an_arrow_item_after_a_dict_batch_meets_that_batch_s_columns(
 
     columns = pipeline.schema.tables["t"].columns
     assert (columns["v"].data_type, columns["v__v_text"].data_type) == ("bigint", "text")
+
+
+def test_numpy_values_load_the_same_both_ways(
+    make_pipeline: PipelineFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    np = pytest.importorskip("numpy")
+    # numbers, bools and arrays of them: JSON, so the batch is read as JSON
+    as_json = [
+        {"n": np.int64(5), "f": np.float64("nan"), "b": np.bool_(True), "xs": np.arange(3)},
+        {"n": 2, "f": np.float32(1.5), "xs": np.array([], dtype=np.int64)},
+        {"n": np.uint8(7), "f": np.float16(2.5), "b": False},
+    ]
+    # a numpy datetime is not JSON: its batch goes row by row
+    not_json = [
+        {"n": np.int64(1), "at": np.datetime64("2024-01-01T00:00:00.5", "ns")},
+        {"n": 2, "xs": np.array([[1.0, 2.0]]), "s": np.str_("x")},
+    ]
+    for number, batch in enumerate((as_json, not_json)):
+        keyed = [[{"id": n, **record} for n, record in enumerate(batch)]]
+        taken = _count_batches(monkeypatch)
+        columnar = _load(make_pipeline, f"columnar{number}", keyed, {})
+        monkeypatch.undo()
+        monkeypatch.setattr(normalizer, "json_line", lambda record: None)
+        assert columnar == _load(make_pipeline, f"rows{number}", keyed, {})
+        monkeypatch.undo()
+        assert taken == ([3] if batch is as_json else [])

@@ -7,6 +7,7 @@ import decimal
 
 import pytest
 
+import ladle
 from tests.conftest import PipelineFactory, rows
 
 UTC = datetime.timezone.utc
@@ -151,3 +152,57 @@ def test_pydantic_model_as_column_hints(make_pipeline: PipelineFactory) -> None:
     assert columns["nickname"].data_type == "text"
     assert columns["id"].nullable is False
     assert rows(pipeline, "SELECT score FROM users") == [{"score": 3.0}]
+
+
+def test_numpy_values_load_as_the_python_values_they_hold(make_pipeline: PipelineFactory) -> None:
+    # What iterating a DataFrame's rows or an array gives: numpy scalars, not Python ones.
+    np = pytest.importorskip("numpy")
+    pipeline = make_pipeline()
+    pipeline.run(
+        [
+            {
+                "id": np.int64(1),
+                "score": np.float32(0.5),
+                "ok": np.bool_(True),
+                "seen": np.datetime64("2024-05-01T10:00:00.123456789"),
+                "tags": np.array(["a", "b"]),
+                "big": np.uint64(2**64 - 1),
+                "gap": np.float64("nan"),
+            },
+            {"id": np.int32(2), "score": 1, "ok": False, "seen": np.datetime64("NaT")},
+        ],
+        table_name="t",
+    )
+    types = {n: c.data_type for n, c in pipeline.schema.tables["t"].columns.items()}
+    assert {k: types[k] for k in ("id", "score", "ok", "seen", "big")} == {
+        "id": "bigint",
+        "score": "double",
+        "ok": "bool",
+        "seen": "timestamp",
+        "big": "decimal",
+    }
+    assert "gap" not in types  # NaN is null, as in JSON: no value, no column
+    assert rows(pipeline, "SELECT id, score, ok, seen, big FROM t ORDER BY id") == [
+        {
+            "id": 1,
+            "score": 0.5,
+            "ok": True,
+            "seen": datetime.datetime(2024, 5, 1, 10, 0, 0, 123456, tzinfo=UTC),
+            "big": decimal.Decimal(2**64 - 1),
+        },
+        {"id": 2, "score": 1.0, "ok": False, "seen": None, "big": None},
+    ]
+    assert rows(pipeline, "SELECT value FROM t__tags ORDER BY _ladle_list_idx") == [
+        {"value": "a"},
+        {"value": "b"},
+    ]
+
+
+def test_a_numpy_timedelta_is_a_clear_error_naming_its_column(
+    make_pipeline: PipelineFactory,
+) -> None:
+    np = pytest.importorskip("numpy")
+    pipeline = make_pipeline()
+    with pytest.raises(ladle.LadleError, match=r"table 't', column 'took'.*timedelta64"):
+        pipeline.run([{"id": 1, "took": np.timedelta64(5, "s")}], table_name="t")
+    assert "t" not in pipeline.schema.tables

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
+from ladle.arrow_arrays import int64_range
 from ladle.destinations.sql_names import quote
 from ladle.load.normalized_file import record_batches
 from ladle.load.package import LoadPackage, PackageFile
@@ -263,6 +264,6 @@ def _deletes(hard_delete: Column) -> str:
 def _sequenced(batches: Iterator[pa.RecordBatch], start: int) -> Iterator[pa.RecordBatch]:
     """The batches with `_ladle_seq` appended: `start`, `start + 1`, ... in row order."""
     for batch in batches:
-        numbers = pa.array(range(start, start + batch.num_rows), pa.int64())
+        numbers = int64_range(start, batch.num_rows)
         start += batch.num_rows
         yield batch.append_column(SEQ, numbers)

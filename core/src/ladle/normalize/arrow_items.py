@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.types as pat
 
 from ladle.duckdb_results import arrow_result
+from ladle.duckdb_scratch import scratch_cursor
 from ladle.normalize.column_values import arrow_type
 from ladle.normalize.flatten import TableNames
 from ladle.schema.data_types import DataType
@@ -101,7 +101,7 @@ def to_column_type(array: pa.ChunkedArray, column: Column) -> pa.ChunkedArray | 
 
 def _to_json_text(array: pa.ChunkedArray) -> pa.ChunkedArray:
     """Nested Arrow values (lists, maps, structs) as JSON text, vectorized by DuckDB."""
-    with duckdb.connect() as connection:
+    with scratch_cursor() as connection:
         connection.register("ladle_values", pa.table({"v": array}))
         relation = connection.sql("SELECT to_json(v)::VARCHAR AS v FROM ladle_values")
         return arrow_result(relation).column("v")

@@ -21,6 +21,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ladle.normalize.plain_values import plain_value
 from ladle.schema.data_types import (
     BIGINT_MAX,
     BIGINT_MIN,
@@ -240,6 +241,9 @@ def _json_default(value: Any) -> Any:
         return value.hex()
     if isinstance(value, (set, frozenset, tuple)):
         return list(value)
+    plain = plain_value(value)  # e.g. a numpy number inside a json value
+    if plain is not value:
+        return plain
     raise TypeError(type(value).__name__)
 
 

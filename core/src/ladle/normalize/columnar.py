@@ -29,8 +29,10 @@ import pyarrow.compute as pc
 import pyarrow.json as pa_json
 import pyarrow.types as pat
 
+from ladle.arrow_arrays import int32_scalar, int64_range
 from ladle.normalize.column_values import FLOAT_EXACT_INT, strings_to_timestamps, timestamps_if_all
 from ladle.normalize.flatten import VALUE_COLUMN, Flattener
+from ladle.normalize.plain_values import json_default
 from ladle.schema.schema import LIST_INDEX, PARENT_ID, ROOT_ID, ROW_ID, Column
 
 _BLOCK_SIZE = 1 << 20  # pyarrow's default: blocks parse in parallel
@@ -47,7 +49,7 @@ _JSON_OPTIONS = (
 def json_line(record: dict[str, Any]) -> bytes | None:
     """The record as one JSON line, or None if it holds anything but plain JSON values."""
     try:
-        return orjson.dumps(record, option=_JSON_OPTIONS)
+        return orjson.dumps(record, default=json_default, option=_JSON_OPTIONS)
     except TypeError:  # orjson.JSONEncodeError is one
         return None
 
@@ -206,9 +208,10 @@ class _Planner:
             return False
         self.new_tables.add(name)
         parent_rows = pc.list_parent_indices(array)
-        lengths = pc.fill_null(pc.list_value_length(array), 0)
+        lengths = pc.list_value_length(array)
+        lengths = pc.fill_null(lengths, int32_scalar(0).cast(lengths.type))
         starts = pc.subtract(pc.cumulative_sum(lengths), lengths).take(parent_rows)
-        positions = pa.array(range(len(items)), pa.int64())
+        positions = int64_range(0, len(items))
         child = TablePart(
             name,
             len(items),

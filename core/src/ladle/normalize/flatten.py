@@ -12,12 +12,12 @@ cached in a tree of `Level` objects, so a record costs one dict lookup per key.
 
 from __future__ import annotations
 
-import enum
 import itertools
 import secrets
 from collections.abc import Iterable
 from typing import Any
 
+from ladle.normalize.plain_values import PLAIN_TYPES, plain_value
 from ladle.normalize.row_hash import record_hash
 from ladle.schema.naming import NEST_SEPARATOR, make_unique, normalize_path, shorten
 from ladle.schema.schema import (
@@ -34,8 +34,6 @@ from ladle.schema.schema import (
 # Python's recursion limit must hold one frame per level; deeper containers are stored as json.
 HARD_NESTING_LIMIT = 100
 VALUE_COLUMN = "value"
-# Types that need no enum check (the common ones; checked by exact type, which is fast).
-_PLAIN = frozenset({str, int, float, bool, type(None), dict, list, tuple})
 SYSTEM_COLUMNS = frozenset({ROW_ID, PARENT_ID, LIST_INDEX, ROOT_ID, ROW_HASH, VALID_FROM, VALID_TO})
 
 
@@ -233,7 +231,8 @@ class Flattener:
         rows: dict[str, list[dict[str, Any]]],
     ) -> None:
         # A key is named when it first has a value (None is no value, as a missing key), and an
-        # enum member is its value: dict rows load as their JSON would (see columnar.py).
+        # enum member or numpy value is the value it holds: dict rows load as their JSON would
+        # (see columnar.py).
         if depth >= self.max_depth:  # too deep: containers stay whole (json)
             _whole(record, level, row)
             return
@@ -241,8 +240,8 @@ class Flattener:
         json_keys = level.json_keys
         for key, value in record.items():
             kind = type(value)
-            if kind not in _PLAIN and isinstance(value, enum.Enum):
-                value = value.value
+            if kind not in PLAIN_TYPES:
+                value = plain_value(value)
                 kind = type(value)
             if value is None:
                 continue
@@ -279,8 +278,8 @@ class Flattener:
                 row[ROOT_ID] = root_id
             # Append before recursing, so rows keep list order within their table.
             table_rows.append(row)
-            if type(item) not in _PLAIN and isinstance(item, enum.Enum):
-                item = item.value
+            if type(item) not in PLAIN_TYPES:
+                item = plain_value(item)
             if type(item) is dict:
                 self._object(item, level, row, row_id, depth, rows)
             elif item is not None:
@@ -291,7 +290,7 @@ def _whole(record: dict[Any, Any], level: Level, row: dict[str, Any]) -> None:
     """The record's values into `row` as they are (nested containers become json)."""
     names = level.names
     for key, value in record.items():
-        if type(value) not in _PLAIN and isinstance(value, enum.Enum):
-            value = value.value
+        if type(value) not in PLAIN_TYPES:
+            value = plain_value(value)
         if value is not None:
             row[names.get(key) or level.name(key)] = value

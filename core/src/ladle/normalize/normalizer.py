@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ladle import crash_points
+from ladle.arrow_arrays import int64_range, string_scalar
 from ladle.errors import ContractViolation, UnsupportedValue
 from ladle.load.package import SCHEMA_FILE, Manifest, PackageFile, file_stem, write_atomic
 from ladle.normalize.arrow_items import flatten_structs
@@ -434,13 +435,13 @@ def _record_batches(path: Path) -> Iterator[list[dict[str, Any]]]:
 
 def _row_id_arrays() -> Callable[[int], pa.Array]:
     """Unique `_ladle_id`s for Arrow rows: a random prefix and a running number."""
-    prefix = secrets.token_urlsafe(9)
+    prefix, no_separator = string_scalar(secrets.token_urlsafe(9)), string_scalar("")
     offset = 0
 
     def next_ids(count: int) -> pa.Array:
         nonlocal offset
-        numbers = pa.array(range(offset, offset + count), pa.int64())
+        numbers = int64_range(offset, count)
         offset += count
-        return pc.binary_join_element_wise(prefix, pc.cast(numbers, pa.string()), "")
+        return pc.binary_join_element_wise(prefix, pc.cast(numbers, pa.string()), no_separator)
 
     return next_ids

@@ -7,11 +7,11 @@ import decimal
 import hashlib
 from typing import Any
 
-import duckdb
 import orjson
 import pyarrow as pa
 
 from ladle.duckdb_results import arrow_result
+from ladle.duckdb_scratch import scratch_cursor
 
 _OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
 
@@ -37,7 +37,7 @@ def _hashable(value: Any) -> Any:
 def arrow_row_hashes(data: pa.Table) -> pa.Array:
     """The hash of every row of an Arrow table, struct and list columns included, vectorized by
     DuckDB (rows keep their order: the projection has no join or sort)."""
-    with duckdb.connect() as connection:
+    with scratch_cursor() as connection:
         connection.register("ladle_rows", data)
         relation = connection.sql("SELECT md5(to_json(r)::VARCHAR) AS h FROM ladle_rows r")
         return arrow_result(relation).column("h").combine_chunks().cast(pa.string())

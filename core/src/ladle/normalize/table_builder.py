@@ -11,6 +11,7 @@ from typing import Any
 import orjson
 import pyarrow as pa
 
+from ladle.arrow_arrays import string_scalar
 from ladle.errors import ContractViolation, UnsupportedValue
 from ladle.normalize.arrow_items import column_from_arrow, data_type_of_arrow, to_column_type
 from ladle.normalize.column_values import (
@@ -305,7 +306,7 @@ class TableBuilder:
         fields: list[pa.Field] = []
         for column in self.columns.values():
             if column.name == LOAD_ID:
-                array = pa.repeat(self.load_id, size)
+                array = pa.repeat(string_scalar(self.load_id), size)
             else:
                 array = arrays.get(column.name)
                 if array is None:
