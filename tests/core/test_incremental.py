@@ -72,6 +72,26 @@ def test_three_runs_load_each_row_exactly_once(make_pipeline: PipelineFactory) -
     assert pipeline.run(issues_resource(api)).row_counts == {}
 
 
+def test_a_numpy_cursor_is_stored_as_the_python_value_it_holds(
+    make_pipeline: PipelineFactory,
+) -> None:
+    np = pytest.importorskip("numpy")
+    pipeline = make_pipeline()
+
+    def seq(last: int) -> ladle.Resource:
+        @ladle.resource(name="ticks", primary_key="id")
+        def ticks(seq: ladle.Incremental = ladle.incremental("seq")) -> Any:
+            yield [{"id": np.int64(i), "seq": np.int32(i * 10)} for i in range(1, last + 1)]
+
+        return ticks
+
+    assert pipeline.run(seq(3)).row_counts == {"ticks": 3}
+    assert pipeline.run(seq(5)).row_counts == {"ticks": 2}  # 40 and 50; 30 is remembered
+    stored = pipeline.state[f"resource:{pipeline.pipeline_name}.ticks"]["incremental"]["seq"]
+    assert stored["last_value"] == 50
+    assert type(stored["last_value"]) is int
+
+
 def test_rows_at_the_cursor_are_deduplicated_by_primary_key(
     make_pipeline: PipelineFactory,
 ) -> None:

@@ -30,6 +30,7 @@ import pyarrow.compute as pc
 
 from ladle.errors import ConfigError, ExtractError
 from ladle.normalize.arrow_items import as_arrow
+from ladle.normalize.plain_values import PLAIN_TYPES, plain_value
 from ladle.normalize.row_hash import record_hash
 
 RowOrder = Literal["asc", "desc"]
@@ -235,6 +236,8 @@ class Incremental:
 
     def _judge(self, record: dict[str, Any]) -> int:
         raw = _lookup(record, self.path)
+        if type(raw) not in PLAIN_TYPES:
+            raw = plain_value(raw)  # a numpy value or enum member: what it holds (state is JSON)
         if raw is None:
             return self._missing()
         value = comparable(raw)
