@@ -346,7 +346,9 @@ class Pipeline:
         normalizer: PackageNormalizer | None = None
         sink: ItemSink = FileSink(partial / "extracted")
         if normalize:
-            normalizer = self._normalizer(partial, load_id, schema_name, progress)
+            # Just synced: a schema the working directory lacks, the destination lacks too.
+            start = self._local_schema(schema_name) or Schema(name=schema_name)
+            normalizer = self._normalizer(partial, load_id, start, progress)
             sink = NormalizingSink(normalizer)
         extractor = Extractor(sink, SourceSettings.of(source), progress, state)
         try:
@@ -398,17 +400,15 @@ class Pipeline:
                 )
 
     def _normalizer(
-        self, root: Path, load_id: str, schema_name: str, progress: Progress
+        self, root: Path, load_id: str, schema: Schema, progress: Progress
     ) -> PackageNormalizer:
         settings = NormalizeSettings(self.destination.capabilities.max_identifier_length)
-        schema = self._load_schema(schema_name)
         return PackageNormalizer(root, load_id, schema, settings, progress)
 
     def _normalize_package(self, package: LoadPackage) -> None:
         progress = Progress(self.progress_mode)
-        normalizer = self._normalizer(
-            package.root, package.load_id, package.manifest.schema_name, progress
-        )
+        schema = self._load_schema(package.manifest.schema_name)
+        normalizer = self._normalizer(package.root, package.load_id, schema, progress)
         try:
             normalizer.normalize_extracted(package.manifest)
             schema = normalizer.finish(package.manifest)
