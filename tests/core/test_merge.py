@@ -396,6 +396,28 @@ def test_scd2_from_arrow_tables(pipeline: ladle.Pipeline) -> None:
     ]
 
 
+def test_scd2_versions_numpy_records_by_the_values_they_hold(pipeline: ladle.Pipeline) -> None:
+    np = pytest.importorskip("numpy")
+    people = merged(name="people", write_disposition=SCD2)
+    many = np.arange(2000)  # longer than numpy prints in full
+    changed = many.copy()
+    changed[1000] = -1
+    pipeline.run(people([{"id": 1, "xs": many}, {"id": 2, "n": 5}]))
+    pipeline.run(
+        people([{"id": np.int64(1), "xs": changed}, {"id": np.int64(2), "n": np.int64(5)}])
+    )
+    got = rows(
+        pipeline,
+        "SELECT id, _ladle_valid_to IS NULL AS active FROM people ORDER BY _ladle_valid_from, id",
+    )
+    # id 1 changed deep inside its array: a new version; id 2 holds the same values: untouched.
+    assert got == [
+        {"id": 1, "active": False},
+        {"id": 2, "active": True},
+        {"id": 1, "active": True},
+    ]
+
+
 # -- null keys ------------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     "data",

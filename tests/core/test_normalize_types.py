@@ -198,11 +198,14 @@ def test_numpy_values_load_as_the_python_values_they_hold(make_pipeline: Pipelin
     ]
 
 
-def test_a_numpy_timedelta_is_a_clear_error_naming_its_column(
+def test_a_numpy_time_ladle_has_no_type_for_is_a_clear_error_naming_its_column(
     make_pipeline: PipelineFactory,
 ) -> None:
     np = pytest.importorskip("numpy")
     pipeline = make_pipeline()
     with pytest.raises(ladle.LadleError, match=r"table 't', column 'took'.*timedelta64"):
         pipeline.run([{"id": 1, "took": np.timedelta64(5, "s")}], table_name="t")
+    # Beyond year 9999 there is no timestamp: an error too, not a count of microseconds.
+    with pytest.raises(ladle.LadleError, match=r"table 't', column 'at'.*datetime64"):
+        pipeline.run([{"id": 1, "at": np.datetime64("10000-01-01")}], table_name="t")
     assert "t" not in pipeline.schema.tables

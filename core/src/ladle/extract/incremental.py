@@ -30,7 +30,7 @@ import pyarrow.compute as pc
 
 from ladle.errors import ConfigError, ExtractError
 from ladle.normalize.arrow_items import as_arrow
-from ladle.normalize.plain_values import PLAIN_TYPES, plain_value
+from ladle.normalize.plain_values import PLAIN_TYPES, plain_or_text, plain_value
 from ladle.normalize.row_hash import record_hash
 
 RowOrder = Literal["asc", "desc"]
@@ -300,7 +300,8 @@ class Incremental:
         """The row's identity at a boundary: its primary key, else a hash of the whole row."""
         if self._key_columns is None:
             return record_hash(record)
-        body = orjson.dumps([record.get(k) for k in self._key_columns], default=str)
+        keys = [record.get(k) for k in self._key_columns]
+        body = orjson.dumps(keys, default=plain_or_text)
         return hashlib.blake2b(body, digest_size=10).hexdigest()
 
     # -- Arrow tables: the same rules, column at a time ------------------------------------------

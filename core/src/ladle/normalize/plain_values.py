@@ -26,10 +26,25 @@ def plain_value(value: Any) -> Any:
     if dtype is None or type(value).__module__ != "numpy":
         return value
     if dtype.kind == "M":  # datetime64, of any unit: microseconds, as timestamps are stored
-        return value.astype("datetime64[us]").tolist()
+        held = value.astype("datetime64[us]").tolist()
+        # numpy gives an int for times outside years 1-9999: no timestamp, so not converted
+        return value if _has_int(held) else held
     if dtype.kind == "m":
         return value
     return value.tolist()
+
+
+def plain_or_text(value: Any) -> Any:
+    """For orjson's `default` where every value must encode (keys, hashes): the Python value a
+    numpy value or enum member holds, else its text."""
+    held = plain_value(value)
+    return str(value) if held is value else held
+
+
+def _has_int(held: Any) -> bool:
+    if isinstance(held, list):
+        return any(map(_has_int, held))
+    return isinstance(held, int)
 
 
 def json_default(value: Any) -> Any:

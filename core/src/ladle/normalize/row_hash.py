@@ -12,6 +12,7 @@ import pyarrow as pa
 
 from ladle.duckdb_results import arrow_result
 from ladle.duckdb_scratch import scratch_cursor
+from ladle.normalize.plain_values import plain_value
 
 _OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
 
@@ -23,6 +24,9 @@ def record_hash(record: dict[Any, Any]) -> str:
 
 
 def _hashable(value: Any) -> Any:
+    held = plain_value(value)  # a numpy value hashes as the Python value it holds
+    if held is not value:
+        return held
     if isinstance(value, decimal.Decimal):
         return f"decimal:{value}"
     if isinstance(value, (bytes, bytearray)):
