@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -11,6 +12,7 @@ import pytest
 pytest.register_assert_rewrite("ladle.testing")
 
 import ladle  # noqa: E402
+from ladle.normalize.columnar import ColumnarFlattener  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -20,6 +22,17 @@ def _isolated_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 PipelineFactory = Callable[..., ladle.Pipeline]
+
+# Real-world material nobody on this team wrote (OpenAPI specs, API responses), read in place
+# from `../shared` beside the repository; a fresh clone without it skips those tests.
+REALWORLD = Path(__file__).resolve().parents[1].parent / "shared" / "realworld"
+
+
+def needs_realworld(folder: str) -> pytest.MarkDecorator:
+    return pytest.mark.skipif(
+        not (REALWORLD / folder).is_dir(),
+        reason=f"the real-world material is not here ({REALWORLD / folder}); CI has it",
+    )
 
 
 @pytest.fixture
@@ -38,3 +51,24 @@ def make_pipeline(tmp_path: Path) -> PipelineFactory:
 
 def rows(pipeline: ladle.Pipeline, sql: str) -> list[dict[str, object]]:
     return pipeline.dataset(sql).to_pylist()  # type: ignore[no-any-return]
+
+
+def count_columnar_batches(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The rows of each batch the columnar path takes, in order; 0 for a declined batch."""
+    taken: list[int] = []
+    read, columns = ColumnarFlattener.read, ColumnarFlattener.columns
+
+    def counted_read(self: ColumnarFlattener, lines: list[bytes]) -> Any:
+        table = read(self, lines)
+        if table is None:
+            taken.append(0)
+        return table
+
+    def counted_columns(self: ColumnarFlattener, table: Any) -> Any:
+        result = columns(self, table)
+        taken.append(table.num_rows if result is not None else 0)
+        return result
+
+    monkeypatch.setattr(ColumnarFlattener, "read", counted_read)
+    monkeypatch.setattr(ColumnarFlattener, "columns", counted_columns)
+    return taken

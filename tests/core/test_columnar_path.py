@@ -18,8 +18,7 @@ import pytest
 
 import ladle
 from ladle.normalize import normalizer
-from ladle.normalize.columnar import ColumnarFlattener
-from tests.conftest import PipelineFactory, rows
+from tests.conftest import PipelineFactory, count_columnar_batches, rows
 
 RECORDS_PER_RUN = 300
 
@@ -120,27 +119,6 @@ def _load(
     return _snapshot(pipeline)
 
 
-def _count_batches(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """The rows of each batch the columnar path takes, in order; 0 for a declined batch."""
-    taken: list[int] = []
-    read, columns = ColumnarFlattener.read, ColumnarFlattener.columns
-
-    def counted_read(self: ColumnarFlattener, lines: list[bytes]) -> Any:
-        table = read(self, lines)
-        if table is None:
-            taken.append(0)
-        return table
-
-    def counted_columns(self: ColumnarFlattener, table: Any) -> Any:
-        result = columns(self, table)
-        taken.append(table.num_rows if result is not None else 0)
-        return result
-
-    monkeypatch.setattr(ColumnarFlattener, "read", counted_read)
-    monkeypatch.setattr(ColumnarFlattener, "columns", counted_columns)
-    return taken
-
-
 MERGE = {"write_disposition": "merge", "primary_key": "id"}
 
 
@@ -165,7 +143,7 @@ def test_columnar_and_row_paths_load_the_same(
     columnar_expected: bool,
 ) -> None:
     runs = _runs(seed, odd)
-    taken = _count_batches(monkeypatch)
+    taken = count_columnar_batches(monkeypatch)
     columnar = _load(make_pipeline, "columnar", runs, dict(hints))
     monkeypatch.setattr(normalizer, "json_line", lambda record: None)  # the row path only
     row_by_row = _load(make_pipeline, "rows", runs, dict(hints))
@@ -246,7 +224,7 @@ def test_tricky_records_load_the_same_both_ways(
 def test_records_bigger_than_a_reader_block_take_the_columnar_path(
     make_pipeline: PipelineFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    taken = _count_batches(monkeypatch)
+    taken = count_columnar_batches(monkeypatch)
     monkeypatch.setattr(normalizer, "COLUMNAR_BATCH_BYTES", 8 << 20)  # 8 MiB batches
     big = "x" * (3 << 20)  # 3 MiB: more than the reader's 1 MiB blocks
     pipeline = make_pipeline()
@@ -321,7 +299,7 @@ def test_numpy_values_load_the_same_both_ways(
     ]
     for number, batch in enumerate((as_json, not_json)):
         keyed = [[{"id": n, **record} for n, record in enumerate(batch)]]
-        taken = _count_batches(monkeypatch)
+        taken = count_columnar_batches(monkeypatch)
         columnar = _load(make_pipeline, f"columnar{number}", keyed, {})
         monkeypatch.undo()
         monkeypatch.setattr(normalizer, "json_line", lambda record: None)

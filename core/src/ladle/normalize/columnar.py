@@ -35,7 +35,7 @@ from ladle.normalize.flatten import VALUE_COLUMN, Flattener
 from ladle.normalize.plain_values import json_default
 from ladle.schema.schema import LIST_INDEX, PARENT_ID, ROOT_ID, ROW_ID, Column
 
-_BLOCK_SIZE = 1 << 20  # pyarrow's default: blocks parse in parallel
+_MAX_BLOCK = (1 << 31) - 1  # pyarrow's limit: a bigger batch fails to read, so goes row by row
 # Arrow types of JSON scalars, and the data type a new column of them gets.
 _SCALAR_TYPES = {pa.int64(): "bigint", pa.float64(): "double", pa.bool_(): "bool"}
 _JSON_OPTIONS = (
@@ -96,11 +96,13 @@ class ColumnarFlattener:
 
     def read(self, lines: list[bytes]) -> pa.Table | None:
         """The batch as an Arrow table; None if its records' types clash."""
-        # The reader splits its input into blocks that a record may not straddle.
-        block_size = max(_BLOCK_SIZE, 2 * max(map(len, lines), default=0))
-        # One thread: the resource keeps the other core while a batch is read.
-        options = pa_json.ReadOptions(use_threads=False, block_size=block_size)
-        return self._read(b"\n".join(lines), options)
+        data = b"\n".join(lines)
+        # One block for the whole batch (at most COLUMNAR_BATCH_BYTES): the reader infers types
+        # block by block and fails on real data whose first block saw a field as nulls only
+        # (GitHub events did); a block must also hold its longest record. One thread, so the
+        # resource keeps the other core: one block parses as fast as many.
+        options = pa_json.ReadOptions(use_threads=False, block_size=min(len(data) + 1, _MAX_BLOCK))
+        return self._read(data, options)
 
     def columns(self, table: pa.Table) -> list[TableColumns] | None:
         """A read batch's columns per table, parents before children; None when declined."""

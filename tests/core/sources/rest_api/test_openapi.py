@@ -18,13 +18,10 @@ import ladle
 from ladle.cli import main
 from ladle.sources.rest_api.local_api import LocalApi
 from ladle.sources.rest_api.openapi.spec import Spec, load_spec
+from tests.conftest import REALWORLD, needs_realworld
 from tests.core.sources.rest_api.openapi_examples import routes_for
 
-REALWORLD = Path(__file__).resolve().parents[4].parent / "shared" / "realworld"
-needs_realworld = pytest.mark.skipif(
-    not (REALWORLD / "openapi").is_dir(),
-    reason=f"the real-world specs are not here ({REALWORLD}); CI has them",
-)
+needs_openapi_specs = needs_realworld("openapi")
 TOKEN = "sk_test_never_shown_4242"
 
 # spec file, project name, resources it must yield, a few of them, the secret key it reads
@@ -62,7 +59,7 @@ def generated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         sys.modules.pop(name, None)
 
 
-@needs_realworld
+@needs_openapi_specs
 @pytest.mark.parametrize(
     ("spec_file", "name", "count", "some", "secret"), SPECS, ids=[s[1] for s in SPECS]
 )
@@ -96,7 +93,7 @@ def test_generate_import_and_list(
         )
 
 
-@needs_realworld
+@needs_openapi_specs
 @pytest.mark.parametrize(
     ("spec_file", "name", "resources"),
     [
@@ -148,7 +145,7 @@ def test_generated_project_runs_against_a_local_api(
     assert TOKEN not in pipeline.trace_path.read_text()
 
 
-@needs_realworld
+@needs_openapi_specs
 def test_pokeapi_project_loads_a_real_pokeapi_answer(generated: Any, tmp_path: Path) -> None:
     project, module = generated("pokeapi_openapi.yml", "pokeapi")
     berries = (REALWORLD / "json" / "pokeapi_berry_list.json").read_text()
@@ -164,7 +161,7 @@ def test_pokeapi_project_loads_a_real_pokeapi_answer(generated: Any, tmp_path: P
     ]
 
 
-@needs_realworld
+@needs_openapi_specs
 def test_stripe_project_loads_real_stripe_objects(
     generated: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -201,7 +198,7 @@ def test_stripe_project_loads_real_stripe_objects(
     assert columns["amount"] == "bigint"  # a column hint from the spec's schema
 
 
-@needs_realworld
+@needs_openapi_specs
 def test_the_console_script_writes_a_project(tmp_path: Path) -> None:
     spec = tmp_path / "petstore_openapi3.yaml"
     shutil.copy(REALWORLD / "openapi" / spec.name, spec)
