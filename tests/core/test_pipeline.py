@@ -16,6 +16,7 @@ import pyarrow as pa
 import pytest
 
 import ladle
+from ladle.normalize import normalizer
 from tests.conftest import PipelineFactory, rows
 
 
@@ -124,6 +125,31 @@ def test_arrow_tables_and_record_batches(make_pipeline: PipelineFactory) -> None
         {"id": 1, "owner__login": "a", "has_id": True},
         {"id": 1, "owner__login": "a", "has_id": True},
     ]
+
+
+def test_a_huge_arrow_table_is_normalized_slice_by_slice(
+    make_pipeline: PipelineFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One chunk of 2.5 slices: converted a slice at a time (memory), loaded whole and in order.
+    monkeypatch.setattr(normalizer, "ARROW_ROWS_PER_BATCH", 4)
+    table = pa.table({"n": list(range(10)), "tags": [[f"t{n}"] * (n % 3) for n in range(10)]})
+    written: list[int] = []
+    write = normalizer.IpcWriters.write
+
+    def counted(self: normalizer.IpcWriters, name: str, batch: pa.RecordBatch) -> None:
+        written.append(batch.num_rows)
+        write(self, name, batch)
+
+    monkeypatch.setattr(normalizer.IpcWriters, "write", counted)
+    pipeline = make_pipeline()
+    pipeline.run(table, table_name="big")
+
+    assert written == [4, 4, 2]
+    got = rows(pipeline, "SELECT n, tags, _ladle_id FROM big ORDER BY n")
+    assert [(r["n"], r["tags"]) for r in got] == [
+        (n, json.dumps([f"t{n}"] * (n % 3), separators=(",", ":"))) for n in range(10)
+    ]
+    assert len({r["_ladle_id"] for r in got}) == 10
 
 
 def test_pandas_dataframe(make_pipeline: PipelineFactory) -> None:

@@ -42,6 +42,7 @@ from ladle.schema.schema import PARENT_ID, ROOT_ID, ROW_ID, Column, Schema, Tabl
 
 RECORDS_PER_BATCH = 10_000
 COLUMNAR_BATCH_BYTES = 64 << 20  # big records: a batch of JSON lines holds at most this much
+ARROW_ROWS_PER_BATCH = 50_000
 
 
 @dataclass(frozen=True)
@@ -319,6 +320,15 @@ class _RootTableRun:
                 self.add_arrow(batch)
 
     def add_arrow(self, batch: pa.RecordBatch) -> None:
+        """Normalize in slices (zero-copy views), so a huge table yielded at once costs the
+        memory of one slice's conversions, not of the whole table's."""
+        if batch.num_rows <= ARROW_ROWS_PER_BATCH:  # an empty one too: it may add columns
+            self._add_arrow_slice(batch)
+            return
+        for start in range(0, batch.num_rows, ARROW_ROWS_PER_BATCH):
+            self._add_arrow_slice(batch.slice(start, ARROW_ROWS_PER_BATCH))
+
+    def _add_arrow_slice(self, batch: pa.RecordBatch) -> None:
         self._take_read()  # a dict batch before it is typed first, as the row path would
         builder = self._builder(self.root)
         assert builder is not None
