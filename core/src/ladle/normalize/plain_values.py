@@ -19,7 +19,8 @@ _JSON_KINDS = frozenset("biuf")
 
 def plain_value(value: Any) -> Any:
     """`value` as the Python value it stands for (itself unless it is an enum member or a
-    numpy value); a numpy timedelta stays as it is (ladle has no type for it)."""
+    numpy value). A numpy timedelta, or a datetime beyond the years 1-9999, stays as it is:
+    ladle has no type for it, so it is an error naming its column."""
     if isinstance(value, enum.Enum):
         return value.value
     dtype = getattr(value, "dtype", None)
@@ -41,12 +42,6 @@ def plain_or_text(value: Any) -> Any:
     return str(value) if held is value else held
 
 
-def _has_int(held: Any) -> bool:
-    if isinstance(held, list):
-        return any(map(_has_int, held))
-    return isinstance(held, int)
-
-
 def json_default(value: Any) -> Any:
     """For orjson's `default`: numpy numbers and bools (and arrays of them) as Python values;
     anything else raises TypeError, so the record takes the row path."""
@@ -54,3 +49,9 @@ def json_default(value: Any) -> Any:
     if dtype is not None and dtype.kind in _JSON_KINDS and type(value).__module__ == "numpy":
         return value.tolist()
     raise TypeError(type(value).__name__)
+
+
+def _has_int(held: Any) -> bool:
+    if isinstance(held, list):
+        return any(map(_has_int, held))
+    return isinstance(held, int)
