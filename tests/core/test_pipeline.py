@@ -255,6 +255,24 @@ def test_duckdb_memory_is_capped_on_connections_ladle_opens(tmp_path: object) ->
     assert rows(free, "SELECT current_setting('memory_limit') AS m")[0]["m"] != limit
 
 
+def test_tables_named_like_python_variables_load_on_a_user_s_connection() -> None:
+    # Looking a table up must not read a Python variable of that name instead (DuckDB's
+    # replacement scans): `time` is a module, and `table` a string, where ladle looks tables up.
+    connection = duckdb.connect()
+    pipeline = ladle.pipeline(
+        "names", destination=ladle.destinations.duckdb(connection), progress=False
+    )
+    for name in ("time", "table", "connection"):
+        pipeline.run([{"a": 1}], table_name=name)
+        pipeline.run([{"a": 2, "b": "new column"}], table_name=name)
+    assert rows(pipeline, 'SELECT a, b FROM "time" ORDER BY a') == [
+        {"a": 1, "b": None},
+        {"a": 2, "b": "new column"},
+    ]
+    # The user's connection keeps its own setting.
+    assert connection.execute("SELECT current_setting('python_enable_replacements')").fetchone()[0]
+
+
 def test_duckdb_waits_while_another_process_holds_the_file(tmp_path: pathlib.Path) -> None:
     path = tmp_path / "shared.duckdb"
     with subprocess.Popen(
