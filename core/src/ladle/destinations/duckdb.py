@@ -226,7 +226,7 @@ class DuckDbClient(SqlClient):
 
     def _use_dataset(self) -> None:
         exists = self.execute(
-            "SELECT 1 FROM information_schema.schemata WHERE catalog_name = ? AND schema_name = ?",
+            "SELECT 1 FROM duckdb_schemas() WHERE database_name = ? AND schema_name = ?",
             [self.catalog, self.dataset_name],
         )
         if exists:
