@@ -341,6 +341,17 @@ ARROW_EXPECTED: dict[str, tuple[list[int], set[str]]] = {
 }
 
 
+def test_a_frozen_table_refuses_a_new_arrow_column_that_holds_only_nulls(
+    new_pipeline: PipelineMaker,
+) -> None:
+    # Typed by Arrow, the column would change the schema even without a value.
+    pipeline = new_pipeline()
+    pipeline.run(ladle.resource(pa.table({"id": [1]}), name="items", schema_contract="freeze"))
+    late = pa.table({"id": [2], "extra": pa.array([None], pa.string())})
+    with pytest.raises(ladle.ContractViolation, match=r"'extra' \(text, value type null\)"):
+        pipeline.run(ladle.resource(late, name="items", schema_contract="freeze"))
+
+
 @pytest.mark.parametrize("mode", list(ARROW_EXPECTED))
 def test_contract_applies_to_arrow_tables(new_pipeline: PipelineMaker, mode: str) -> None:
     def items(*tables: Any) -> ladle.Resource:

@@ -269,8 +269,12 @@ def test_tables_named_like_python_variables_load_on_a_user_s_connection() -> Non
         {"a": 1, "b": None},
         {"a": 2, "b": "new column"},
     ]
-    # The user's connection keeps its own setting.
-    assert connection.execute("SELECT current_setting('python_enable_replacements')").fetchone()[0]
+    # The user's connection keeps its own setting, on or off.
+    setting = "SELECT current_setting('python_enable_replacements')"
+    assert connection.execute(setting).fetchone() == (True,)
+    connection.execute("SET python_enable_replacements = false")
+    pipeline.run([{"a": 3}], table_name="time")
+    assert connection.execute(setting).fetchone() == (False,)
 
 
 def test_duckdb_waits_while_another_process_holds_the_file(tmp_path: pathlib.Path) -> None:

@@ -204,8 +204,11 @@ class DuckDbClient(SqlClient):
             return set(self.connection.table(self.table_ref(table)).columns)
         except duckdb_lib.CatalogException:
             return set()
-        finally:
-            self.connection.execute(f"SET python_enable_replacements = {self._replacements}")
+        finally:  # as it was: the default again unless the connection had it off
+            restore = "RESET python_enable_replacements"
+            if not self._replacements:
+                restore = "SET python_enable_replacements = false"
+            self.connection.execute(restore)
 
     def insert_arrow(
         self, target: str, schema: pa.Schema, batches: Iterable[pa.RecordBatch]

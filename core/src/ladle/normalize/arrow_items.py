@@ -1,8 +1,9 @@
 """Arrow tables and record batches yielded by resources: map their types onto the schema.
 
 Struct columns flatten into `parent__child` columns (zero-copy); lists and maps are kept as json.
-Columns are cast to the schema's Arrow type when that is lossless; otherwise the whole column
-goes to a variant, as with dict data.
+Columns are cast to the schema's Arrow type when that is lossless; otherwise the whole column of
+the batch goes to a variant, as with dict data. A batch is a table's chunk, or a slice of at most
+50,000 rows of a bigger one (normalizer.ARROW_ROWS_PER_BATCH).
 """
 
 from __future__ import annotations

@@ -283,12 +283,14 @@ class TableBuilder:
         if mode == "evolve":
             return True
         if mode == "freeze":
-            sample = next(v for v in values if v is not None)
+            # An Arrow column brings its type even where this batch holds only nulls.
+            sample = next((v for v in values if v is not None), None)
+            value_type = "null" if sample is None else type(sample).__name__
             what = "new column" if entity == "columns" else "new data type for column"
             base = column.variant_of or column.name
             raise ContractViolation(
                 f"table '{self.name}': {what} '{base}' ({column.data_type}, value type "
-                f"{type(sample).__name__}) violates schema_contract {entity}='freeze'",
+                f"{value_type}) violates schema_contract {entity}='freeze'",
                 table=self.name,
                 column=base,
                 data_type=column.data_type,
