@@ -72,3 +72,32 @@ def count_columnar_batches(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     monkeypatch.setattr(ColumnarFlattener, "read", counted_read)
     monkeypatch.setattr(ColumnarFlattener, "columns", counted_columns)
     return taken
+
+
+def loaded_snapshot(pipeline: ladle.Pipeline, *root_keys: str) -> dict[str, Any]:
+    """Every table's column types and rows, each row keyed by its place: its root row's
+    `root_keys` values and the list positions down to it (generated ids differ between loads,
+    so they are left out). Two loads of the same data compare equal."""
+    schema = pipeline.schema
+    types = {
+        table.name: {c.name: c.data_type for c in table.columns.values()}
+        for table in schema.tables.values()
+    }
+    loaded = {name: rows(pipeline, f'SELECT * FROM "{name}"') for name in schema.tables}
+    by_id = {row["_ladle_id"]: row for table_rows in loaded.values() for row in table_rows}
+
+    def place(row: dict[str, Any]) -> tuple[Any, ...]:
+        parent = row.get("_ladle_parent_id")
+        if parent is None:
+            return tuple(row.get(key) for key in root_keys)
+        return (*place(by_id[parent]), row["_ladle_list_idx"])
+
+    data = {
+        name: sorted(
+            repr(place(row))
+            + repr(sorted((k, repr(v)) for k, v in row.items() if not k.startswith("_ladle_")))
+            for row in table_rows
+        )
+        for name, table_rows in loaded.items()
+    }
+    return {"types": types, "data": data}

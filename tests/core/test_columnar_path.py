@@ -18,9 +18,10 @@ import pytest
 
 import ladle
 from ladle.normalize import normalizer
-from tests.conftest import PipelineFactory, count_columnar_batches, rows
+from tests.conftest import PipelineFactory, count_columnar_batches, loaded_snapshot, rows
 
 RECORDS_PER_RUN = 300
+ROOT_KEYS = ("id", "id__v_text")  # a root row's place: its id, or the text variant it clashed to
 
 
 class Color(enum.Enum):
@@ -81,33 +82,6 @@ def _runs(seed: int, odd: float) -> list[list[dict[str, Any]]]:
     return runs
 
 
-def _lineage(row: dict[str, Any], by_id: dict[str, dict[str, Any]]) -> tuple[Any, ...]:
-    """A row's place: its root record's id and the list positions down to it."""
-    if "_ladle_parent_id" not in row:
-        return (row["id"], row.get("id__v_text"))
-    parent = by_id[row["_ladle_parent_id"]]
-    return (*_lineage(parent, by_id), row["_ladle_list_idx"])
-
-
-def _snapshot(pipeline: ladle.Pipeline) -> dict[str, Any]:
-    schema = pipeline.schema
-    types = {
-        table.name: {c.name: c.data_type for c in table.columns.values()}
-        for table in schema.tables.values()
-    }
-    loaded = {name: rows(pipeline, f'SELECT * FROM "{name}"') for name in schema.tables}
-    by_id = {row["_ladle_id"]: row for table_rows in loaded.values() for row in table_rows}
-    data = {
-        name: sorted(
-            repr(_lineage(row, by_id))
-            + repr(sorted((k, repr(v)) for k, v in row.items() if not k.startswith("_ladle_")))
-            for row in table_rows
-        )
-        for name, table_rows in loaded.items()
-    }
-    return {"types": types, "data": data}
-
-
 def _load(
     make: PipelineFactory, name: str, runs: list[list[dict[str, Any]]], hints: dict[str, Any]
 ) -> dict[str, Any]:
@@ -116,7 +90,7 @@ def _load(
     for records in runs:
         resource = ladle.resource(records, name="events", max_table_nesting=nesting, **hints)
         pipeline.run(resource)
-    return _snapshot(pipeline)
+    return loaded_snapshot(pipeline, *ROOT_KEYS)
 
 
 MERGE = {"write_disposition": "merge", "primary_key": "id"}
@@ -261,7 +235,7 @@ def test_a_merged_family_appending_a_new_list_gives_it_no_root_ids_either_way(
         pipeline.run(ladle.resource(runs[0], name="t", write_disposition="merge", primary_key="id"))
         pipeline.run(ladle.resource(runs[1], name="t"))
         assert "_ladle_root_id" not in pipeline.schema.tables["t__b"].columns
-        return _snapshot(pipeline)
+        return loaded_snapshot(pipeline, *ROOT_KEYS)
 
     columnar = load("columnar")
     monkeypatch.setattr(normalizer, "json_line", lambda record: None)

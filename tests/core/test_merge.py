@@ -372,6 +372,14 @@ def _versions(pipeline: ladle.Pipeline) -> list[dict[str, Any]]:
     )
 
 
+def _activity(pipeline: ladle.Pipeline) -> list[dict[str, Any]]:
+    """Each version's id and whether it is the active one, oldest load first."""
+    return rows(
+        pipeline,
+        "SELECT id, _ladle_valid_to IS NULL AS active FROM people ORDER BY _ladle_valid_from, id",
+    )
+
+
 def test_scd2_with_a_merge_key_retires_only_keys_in_the_load(pipeline: ladle.Pipeline) -> None:
     people = merged(name="people", write_disposition=SCD2, merge_key="id")
     pipeline.run(people([{"id": 1, "city": "Oslo"}, {"id": 2, "city": "Rome"}]))
@@ -385,10 +393,7 @@ def test_scd2_from_arrow_tables(pipeline: ladle.Pipeline) -> None:
     people = merged(name="people", write_disposition=SCD2)
     pipeline.run(people(pa.table({"id": [1, 2], "tags": [["a"], ["b"]]})))
     pipeline.run(people(pa.table({"id": [1, 2], "tags": [["a"], ["c"]]})))
-    got = rows(
-        pipeline,
-        "SELECT id, _ladle_valid_to IS NULL AS active FROM people ORDER BY _ladle_valid_from, id",
-    )
+    got = _activity(pipeline)
     assert got == [
         {"id": 1, "active": True},
         {"id": 2, "active": False},
@@ -406,10 +411,7 @@ def test_scd2_versions_numpy_records_by_the_values_they_hold(pipeline: ladle.Pip
     pipeline.run(
         people([{"id": np.int64(1), "xs": changed}, {"id": np.int64(2), "n": np.int64(5)}])
     )
-    got = rows(
-        pipeline,
-        "SELECT id, _ladle_valid_to IS NULL AS active FROM people ORDER BY _ladle_valid_from, id",
-    )
+    got = _activity(pipeline)
     # id 1 changed deep inside its array: a new version; id 2 holds the same values: untouched.
     assert got == [
         {"id": 1, "active": False},

@@ -19,7 +19,14 @@ import pytest
 
 import ladle
 from ladle.normalize import normalizer
-from tests.conftest import REALWORLD, PipelineFactory, count_columnar_batches, needs_realworld, rows
+from tests.conftest import (
+    REALWORLD,
+    PipelineFactory,
+    count_columnar_batches,
+    loaded_snapshot,
+    needs_realworld,
+    rows,
+)
 
 SAMPLES = [
     "cve_2021_44228.json",  # one deeply nested record
@@ -123,31 +130,6 @@ def test_every_value_of_a_real_response_is_stored_once_and_intact(
     assert as_instants == became_times
 
 
-def _snapshot(pipeline: ladle.Pipeline) -> dict[str, Any]:
-    """Each table's column types and rows, rows keyed by their place: the record's position
-    and the list positions down to the row (ids differ between loads)."""
-    loaded = {name: rows(pipeline, f'SELECT * FROM "{name}"') for name in pipeline.schema.tables}
-    by_id = {row["_ladle_id"]: row for table in loaded.values() for row in table}
-
-    def place(row: dict[str, Any]) -> tuple[Any, ...]:
-        parent = row.get("_ladle_parent_id")
-        if parent is None:
-            return (row["record_position"],)
-        return (*place(by_id[parent]), row["_ladle_list_idx"])
-
-    return {
-        name: (
-            {c.name: c.data_type for c in pipeline.schema.tables[name].columns.values()},
-            sorted(
-                repr(place(row))
-                + repr(sorted((k, repr(v)) for k, v in row.items() if not k.startswith("_ladle_")))
-                for row in table_rows
-            ),
-        )
-        for name, table_rows in loaded.items()
-    }
-
-
 @pytest.mark.parametrize("sample", SAMPLES)
 def test_columnar_and_row_paths_load_a_real_response_the_same(
     make_pipeline: PipelineFactory, monkeypatch: pytest.MonkeyPatch, sample: str
@@ -161,4 +143,5 @@ def test_columnar_and_row_paths_load_a_real_response_the_same(
     row_by_row = make_pipeline("rows", workdir="rows")
     row_by_row.run(records, table_name="t")
 
-    assert _snapshot(columnar) == _snapshot(row_by_row)
+    position = "record_position"
+    assert loaded_snapshot(columnar, position) == loaded_snapshot(row_by_row, position)

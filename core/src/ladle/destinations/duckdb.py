@@ -157,8 +157,14 @@ class DuckDbClient(SqlClient):
         # In-memory databases are private to their connection: nothing to take turns on.
         self._writer = _writer_lock(str(Path(file[0]).resolve())) if file and file[0] else None
         self._writing = False
+        # How existing_columns puts the setting back: the default, unless the connection had
+        # replacement scans off.
         replacements = connection.execute("SELECT current_setting('python_enable_replacements')")
-        self._replacements = bool(replacements.fetchone()[0])  # type: ignore[index]
+        self._restore_replacements = (
+            "RESET python_enable_replacements"
+            if replacements.fetchone()[0]  # type: ignore[index]
+            else "SET python_enable_replacements = false"
+        )
 
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
         cursor = self.connection.execute(sql, params)
@@ -204,11 +210,8 @@ class DuckDbClient(SqlClient):
             return set(self.connection.table(self.table_ref(table)).columns)
         except duckdb_lib.CatalogException:
             return set()
-        finally:  # as it was: the default again unless the connection had it off
-            restore = "RESET python_enable_replacements"
-            if not self._replacements:
-                restore = "SET python_enable_replacements = false"
-            self.connection.execute(restore)
+        finally:
+            self.connection.execute(self._restore_replacements)
 
     def insert_arrow(
         self, target: str, schema: pa.Schema, batches: Iterable[pa.RecordBatch]
